@@ -1,0 +1,132 @@
+"""The `jupyter lite build` add-on of jupyterlite-stream.
+
+It puts a self-contained Pyodide distribution into `static/pyodide/` of the
+output (core, every wheel the kernel needs at start, the in-kernel runtime and
+a lock file listing them) and points our kernel at it in `jupyter-lite.json`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from jupyter_core.paths import jupyter_path
+from jupyterlite_core.addons.base import BaseAddon
+from jupyterlite_core.constants import JUPYTER_CONFIG_DATA, JUPYTERLITE_JSON, LITE_PLUGIN_SETTINGS
+from traitlets import Unicode, default
+
+from .distribution import (
+    CDN_TEMPLATE,
+    KERNEL_PACKAGES,
+    LOCK,
+    Distribution,
+    DistributionError,
+    assemble,
+)
+from .runtime_wheel import build_runtime_wheel
+
+KERNEL_PLUGIN_ID = "jupyterlite-stream:kernel"
+STOCK_KERNEL_PLUGIN_ID = "@jupyterlite/pyodide-kernel-extension:kernel"
+VENDORED_PYODIDE = Path(__file__).parent.parent / "pyodide"
+#: where jupyterlite-pyodide-kernel ships piplite, its ipykernel shim and pyodide_kernel
+STOCK_WHEELS = Path("@jupyterlite", "pyodide-kernel-extension", "static", "pypi")
+STOCK_WHEEL_PREFIXES = ("piplite-", "ipykernel-", "pyodide_kernel-", "widgetsnbextension-4")
+
+
+class StreamAddon(BaseAddon):
+    """Bundle Pyodide and configure the jupyterlite-stream kernel."""
+
+    __all__ = ["build", "post_build"]
+
+    pyodide_dist = Unicode(
+        None,
+        allow_none=True,
+        help="A full Pyodide distribution (folder or .tar.bz2) to bundle, so that compiled "
+        "packages such as numpy also work offline. Default: the minimal one in the package.",
+    ).tag(config=True)
+
+    cdn_url = Unicode(
+        None,
+        allow_none=True,
+        help="Where packages that are not bundled are fetched from at run time "
+        "(the official Pyodide CDN by default); an empty string turns the fallback off.",
+    ).tag(config=True)
+
+    @default("pyodide_dist")
+    def _default_pyodide_dist(self):
+        return os.environ.get("JUPYTERLITE_STREAM_PYODIDE_DIST")
+
+    @property
+    def output_pyodide(self) -> Path:
+        return self.manager.output_dir / "static" / "pyodide"
+
+    def build(self, manager):
+        source = self._source_path()
+        yield self.task(
+            name="pyodide",
+            doc="bundle Pyodide, the kernel's wheels and the runtime",
+            file_dep=[p for p in self._inputs(source) if p.is_file()],
+            targets=[self.output_pyodide / LOCK],
+            actions=[(self._assemble, [source])],
+        )
+
+    def post_build(self, manager):
+        config = manager.output_dir / JUPYTERLITE_JSON
+        yield self.task(
+            name=f"patch:{JUPYTERLITE_JSON}",
+            doc="point the jupyterlite-stream kernel at the bundled Pyodide",
+            file_dep=[self.output_pyodide / LOCK],
+            actions=[(self._patch_config, [config])],
+        )
+
+    def _source_path(self) -> Path:
+        if self.pyodide_dist:
+            return (self.manager.lite_dir / self.pyodide_dist).resolve()
+        return VENDORED_PYODIDE
+
+    def _inputs(self, source: Path) -> list[Path]:
+        if source.is_dir():
+            return sorted(source.iterdir())
+        return [source]
+
+    def _assemble(self, source: Path) -> None:
+        try:
+            dist = Distribution.open(source, scratch=self.manager.cache_dir / "stream-pyodide")
+            wheels = [*self._stock_wheels(), build_runtime_wheel(self.manager.cache_dir / "stream")]
+            cdn = self.cdn_url
+            if cdn is None:
+                cdn = CDN_TEMPLATE.format(version=dist.version) if dist.version else ""
+            lock = assemble(dist, wheels, self.output_pyodide, cdn_url=cdn)
+        except DistributionError as err:
+            self.log.error(f"[lite] [jupyterlite-stream] {err}")
+            raise
+        local = sum(1 for p in lock["packages"].values() if "://" not in p["file_name"])
+        self.log.info(
+            f"[lite] [jupyterlite-stream] Pyodide from {dist.root}: {local} packages bundled, "
+            f"{len(lock['packages']) - local} from {cdn or 'nowhere (no CDN fallback)'}"
+        )
+
+    def _stock_wheels(self) -> list[Path]:
+        for root in jupyter_path("labextensions"):
+            folder = Path(root) / STOCK_WHEELS
+            if folder.is_dir():
+                return [
+                    w for w in sorted(folder.glob("*.whl")) if w.name.startswith(STOCK_WHEEL_PREFIXES)
+                ]
+        raise DistributionError(
+            "jupyterlite-pyodide-kernel's wheels (piplite, pyodide_kernel) were not found: "
+            "is jupyterlite-pyodide-kernel installed in this environment?"
+        )
+
+    def _patch_config(self, config_path: Path) -> None:
+        config = json.loads(config_path.read_text(encoding="utf-8"))
+        data = config.setdefault(JUPYTER_CONFIG_DATA, {})
+        plugins = data.setdefault(LITE_PLUGIN_SETTINGS, {})
+        stock = plugins.get(STOCK_KERNEL_PLUGIN_ID, {})
+        ours = plugins.setdefault(KERNEL_PLUGIN_ID, {})
+        ours.setdefault("pyodideUrl", "./static/pyodide/pyodide.mjs")
+        ours.setdefault("kernelPackages", list(KERNEL_PACKAGES))
+        ours.setdefault("disablePyPIFallback", stock.get("disablePyPIFallback", True))
+        ours.setdefault("pipliteUrls", stock.get("pipliteUrls", []))
+        config_path.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")

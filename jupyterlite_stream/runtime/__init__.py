@@ -1,0 +1,58 @@
+"""The part of jupyterlite-stream that runs inside the kernel.
+
+It is loaded by the kernel's worker at start (`install`) and stays importable
+under CPython, where its pieces are unit-tested with ipykernel. Nothing here
+imports the build-time code in `jupyterlite_stream.build`.
+"""
+
+from .errors import exception_name, install_error_names
+from .interrupt import (
+    CellTasks,
+    interruptible_sleep,
+    stdin_reader,
+)
+
+__all__ = ["install", "interrupt_await", "exception_name"]
+
+#: the task of the running cell, for interrupts of awaited coroutines
+cell_tasks = CellTasks()
+
+
+def install(kernel, bridge):
+    """Set up a fresh `pyodide_kernel` kernel; called once by the worker.
+
+    `bridge` is the worker's JavaScript object: `canInterrupt` (the page shares
+    an interrupt buffer) and `sleep(ms) -> bool` (wait on it; True when woken
+    by an interrupt).
+    """
+    import time
+
+    shell_class = type(kernel.interpreter)
+    install_error_names(shell_class)
+    _install_stdin(shell_class)
+    cell_tasks.track(type(kernel))
+    if bridge.canInterrupt:
+        time.sleep = interruptible_sleep(bridge.sleep)
+
+
+def interrupt_await():
+    """Interrupt the running cell if it awaits something; see `CellTasks`."""
+    return cell_tasks.interrupt()
+
+
+def _install_stdin(shell_class):
+    """Make `input()` and `getpass()` raise KeyboardInterrupt when the wait is
+    interrupted (the worker answers `[False, ""]` then)."""
+    import builtins
+    import getpass
+
+    def set_input(shell, ask):
+        shell._input = ask
+        builtins.input = stdin_reader(ask)
+
+    def set_getpass(shell, ask):
+        shell._getpass = ask
+        getpass.getpass = stdin_reader(ask)
+
+    shell_class.input = property(lambda shell: shell._input, set_input)
+    shell_class.getpass = property(lambda shell: shell._getpass, set_getpass)

@@ -1,0 +1,242 @@
+import type { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
+import { Dialog, showDialog } from '@jupyterlab/apputils';
+import { PageConfig, URLExt } from '@jupyterlab/coreutils';
+import type { ILogPayload } from '@jupyterlab/logconsole';
+import { ILoggerRegistry } from '@jupyterlab/logconsole';
+import type { ServerConnection } from '@jupyterlab/services';
+import { IServerSettings } from '@jupyterlab/services';
+import { ITranslator, nullTranslator } from '@jupyterlab/translation';
+import { IServiceWorkerManager } from '@jupyterlite/apputils';
+import type { IKernel } from '@jupyterlite/services';
+import { IKernelClient, IKernelSpecs } from '@jupyterlite/services';
+import { Signal } from '@lumino/signaling';
+
+import { StreamKernelClient } from './client';
+import { InterruptSignal } from './interrupt';
+import type { IInterruptStatus, InterruptSupport } from './tokens';
+import { IInterruptStatus as IInterruptStatusToken } from './tokens';
+
+export * from './tokens';
+
+/**
+ * The plugin ids, also the keys of `litePluginSettings` in jupyter-lite.json.
+ */
+namespace PluginIDs {
+  export const kernel = 'jupyterlite-stream:kernel';
+  export const kernelClient = 'jupyterlite-stream:kernel-client';
+  export const interruptNotice = 'jupyterlite-stream:interrupt-notice';
+}
+
+/**
+ * Registers our kernel as `python` and tells other plugins what Stop can do.
+ */
+const kernel: JupyterFrontEndPlugin<IInterruptStatus> = {
+  id: PluginIDs.kernel,
+  description: 'The Pyodide kernel of jupyterlite-stream, with real interrupts.',
+  autoStart: true,
+  requires: [IKernelSpecs],
+  optional: [IServiceWorkerManager, ILoggerRegistry],
+  provides: IInterruptStatusToken,
+  activate: activateKernel,
+};
+
+/**
+ * Register the kernel spec.
+ *
+ * @param app The application.
+ * @param kernelspecs The lite kernel spec registry.
+ * @param serviceWorkerManager The service worker that relays drive and stdin.
+ * @param loggerRegistry Where kernel start-up problems are logged.
+ */
+function activateKernel(
+  app: JupyterFrontEnd,
+  kernelspecs: IKernelSpecs,
+  serviceWorkerManager: IServiceWorkerManager | null,
+  loggerRegistry: ILoggerRegistry | null,
+): IInterruptStatus {
+  const settings = Private.readSettings();
+  const status = new Private.InterruptStatus();
+  const logger = Private.makeLogger(app, loggerRegistry);
+  if (status.support === 'partial') {
+    console.warn(
+      '[jupyterlite-stream] This page is not cross-origin isolated: ' +
+        'Stop can cancel awaited coroutines and input(), not busy loops or time.sleep.',
+    );
+  }
+
+  kernelspecs.register({
+    spec: {
+      name: 'python',
+      display_name: 'Python (Pyodide)',
+      language: 'python',
+      argv: [],
+      resources: {},
+    },
+    create: async (options: IKernel.IOptions): Promise<IKernel> => {
+      const { StreamKernel } = await import('./kernel');
+      // on a first visit the service worker is still starting: the drive and
+      // input() need it, so give it a moment
+      await Private.settle(serviceWorkerManager?.ready, SERVICE_WORKER_WAIT_MS);
+      const mountDrive = !!serviceWorkerManager?.enabled;
+      const kernel = new StreamKernel({
+        ...options,
+        ...settings,
+        mountDrive,
+        browsingContextId: serviceWorkerManager?.browsingContextId,
+        logger,
+      });
+      kernel.interruptFailed.connect(() => status.failed.emit(kernel.id));
+      if (!mountDrive) {
+        console.warn(
+          '[jupyterlite-stream] No service worker: files written in Python stay in the ' +
+            'kernel and input() is not available (private windows often block service workers).',
+        );
+      }
+      return kernel;
+    },
+  });
+  return status;
+}
+
+/**
+ * Provides the kernel client whose interrupt reaches running code.
+ */
+const kernelClient: JupyterFrontEndPlugin<IKernelClient> = {
+  id: PluginIDs.kernelClient,
+  description: 'The lite kernel client, with interrupts that reach the kernel.',
+  autoStart: true,
+  requires: [IKernelSpecs],
+  optional: [IServerSettings],
+  provides: IKernelClient,
+  activate: (
+    app: JupyterFrontEnd,
+    kernelSpecs: IKernelSpecs,
+    serverSettings: ServerConnection.ISettings | null,
+  ): IKernelClient =>
+    new StreamKernelClient({ kernelSpecs, serverSettings: serverSettings ?? undefined }),
+};
+
+/**
+ * Tells the user plainly when Stop cannot interrupt the running code.
+ */
+const interruptNotice: JupyterFrontEndPlugin<void> = {
+  id: PluginIDs.interruptNotice,
+  description: 'Explains what Stop can do on a page that is not cross-origin isolated.',
+  autoStart: true,
+  requires: [IInterruptStatusToken],
+  optional: [ITranslator],
+  activate: (
+    app: JupyterFrontEnd,
+    status: IInterruptStatus,
+    translator: ITranslator | null,
+  ): void => {
+    const trans = (translator ?? nullTranslator).load('jupyterlite_stream');
+    status.failed.connect(async (_, kernelId) => {
+      const body = trans.__(
+        'This page is not cross-origin isolated, so Stop cannot interrupt running Python code ' +
+          '(a busy loop or time.sleep). It can only stop awaited coroutines and input(). ' +
+          'Restarting the kernel stops the code, but all variables are lost. ' +
+          'The section "Cross-origin isolation" of the jupyterlite-stream README ' +
+          'explains how to enable isolation on your web host.',
+      );
+      const result = await showDialog({
+        title: trans.__('The running code cannot be interrupted'),
+        body,
+        buttons: [
+          Dialog.cancelButton({ label: trans.__('Keep running') }),
+          Dialog.warnButton({ label: trans.__('Restart kernel') }),
+        ],
+      });
+      if (result.button.accept) {
+        const model = (await app.serviceManager.kernels.findById(kernelId)) ?? null;
+        if (model) {
+          const connection = app.serviceManager.kernels.connectTo({ model });
+          await connection.restart();
+        }
+      }
+    });
+  },
+};
+
+/**
+ * How long a new kernel waits for the service worker to be ready.
+ */
+const SERVICE_WORKER_WAIT_MS = 3000;
+
+namespace Private {
+  /**
+   * Wait for a promise, but not longer than `ms`; errors count as settled.
+   */
+  export async function settle(promise: Promise<unknown> | undefined, ms: number) {
+    if (!promise) {
+      return;
+    }
+    await Promise.race([
+      promise.catch(() => undefined),
+      new Promise((resolve) => setTimeout(resolve, ms)),
+    ]);
+  }
+
+  /**
+   * The kernel settings from `litePluginSettings` in jupyter-lite.json.
+   */
+  export function readSettings() {
+    const all = JSON.parse(PageConfig.getOption('litePluginSettings') || '{}');
+    const config = all[PluginIDs.kernel] ?? {};
+    const baseUrl = PageConfig.getBaseUrl();
+    const absolute = (url: string) => new URL(url, baseUrl).href;
+    const loadPyodideOptions = { ...(config.loadPyodideOptions ?? {}) };
+    for (const [key, value] of Object.entries(loadPyodideOptions)) {
+      if (key.endsWith('URL') && typeof value === 'string') {
+        loadPyodideOptions[key] = absolute(value);
+      }
+    }
+    return {
+      pyodideUrl: absolute(config.pyodideUrl ?? URLExt.join('static', 'pyodide', 'pyodide.mjs')),
+      pipliteUrls: ((config.pipliteUrls ?? []) as string[]).map(absolute),
+      disablePyPIFallback: config.disablePyPIFallback ?? true,
+      loadPyodideOptions,
+      kernelPackages: (config.kernelPackages ?? DEFAULT_KERNEL_PACKAGES) as string[],
+    };
+  }
+
+  /**
+   * What the kernel loads at start when the settings do not say.
+   */
+  const DEFAULT_KERNEL_PACKAGES = [
+    'micropip',
+    'piplite',
+    'ipykernel',
+    'comm',
+    'pyodide-kernel',
+    'ipython',
+    'jedi',
+    'jupyterlite-stream',
+  ];
+
+  /**
+   * Log kernel messages to the log console of the notebook using the kernel.
+   */
+  export function makeLogger(app: JupyterFrontEnd, loggerRegistry: ILoggerRegistry | null) {
+    return ({ payload, kernelId }: { payload: ILogPayload; kernelId: string }) => {
+      if (!loggerRegistry) {
+        return;
+      }
+      for (const session of app.serviceManager.sessions.running()) {
+        if (session.kernel?.id === kernelId) {
+          loggerRegistry.getLogger(session.path).log(payload);
+        }
+      }
+    };
+  }
+
+  /**
+   * The interrupt status of this page.
+   */
+  export class InterruptStatus implements IInterruptStatus {
+    readonly support: InterruptSupport = InterruptSignal.isSupported() ? 'full' : 'partial';
+    readonly failed: Signal<IInterruptStatus, string> = new Signal<IInterruptStatus, string>(this);
+  }
+}
+
+export default [kernel, kernelClient, interruptNotice];

@@ -1,0 +1,71 @@
+/**
+ * The interrupt signal shared between the page and the kernel's worker.
+ *
+ * Pyodide polls an `Int32Array` handed to `setInterruptBuffer` and raises
+ * `KeyboardInterrupt` when it holds 2 (SIGINT). The same cell also wakes the
+ * worker's `time.sleep` and `input()` waits, which use `Atomics.wait` on it.
+ * It needs a SharedArrayBuffer, so it only exists on cross-origin isolated
+ * pages; without one, only awaited coroutines and pending input can be
+ * stopped (see `StreamKernel.interrupt`).
+ */
+export class InterruptSignal {
+  /**
+   * Create a signal, or `null` when the page cannot share memory with workers.
+   */
+  static create(): InterruptSignal | null {
+    if (!InterruptSignal.isSupported()) {
+      return null;
+    }
+    return new InterruptSignal(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
+  }
+
+  /**
+   * Whether real interrupts of running code are possible on this page.
+   */
+  static isSupported(): boolean {
+    return (
+      typeof SharedArrayBuffer !== 'undefined' &&
+      typeof Atomics !== 'undefined' &&
+      !!globalThis.crossOriginIsolated
+    );
+  }
+
+  constructor(buffer: SharedArrayBuffer) {
+    this.buffer = buffer;
+    this._cells = new Int32Array(buffer);
+  }
+
+  /**
+   * The shared memory, handed to the worker once at start.
+   */
+  readonly buffer: SharedArrayBuffer;
+
+  /**
+   * Ask the running code to stop: Pyodide raises `KeyboardInterrupt` at its
+   * next check, and a worker blocked in `Atomics.wait` wakes at once.
+   */
+  raise(): void {
+    Atomics.store(this._cells, 0, InterruptSignal.SIGINT);
+    Atomics.notify(this._cells, 0);
+  }
+
+  /**
+   * Forget a pending request, so an interrupt that came while nothing was
+   * running cannot kill the next cell.
+   */
+  clear(): void {
+    Atomics.store(this._cells, 0, 0);
+  }
+
+  private _cells: Int32Array;
+}
+
+/**
+ * The statics of InterruptSignal.
+ */
+export namespace InterruptSignal {
+  /**
+   * The value Pyodide understands as SIGINT.
+   */
+  export const SIGINT = 2;
+}

@@ -1,0 +1,368 @@
+import type { Remote } from 'comlink';
+import { wrap } from 'comlink';
+
+import { PageConfig } from '@jupyterlab/coreutils';
+import type { ILogPayload } from '@jupyterlab/logconsole';
+import { KernelMessage } from '@jupyterlab/services';
+import type { IKernel } from '@jupyterlite/services';
+import { BaseKernel } from '@jupyterlite/services';
+import { PromiseDelegate } from '@lumino/coreutils';
+import type { ISignal } from '@lumino/signaling';
+import { Signal } from '@lumino/signaling';
+
+import { InterruptSignal } from './interrupt';
+import type { InterruptSupport, IStreamKernel } from './tokens';
+import type { IStreamWorkerKernel, IStreamWorkerOptions } from './worker';
+
+/**
+ * The Python kernel of jupyterlite-stream (main thread side).
+ *
+ * It owns its worker and bridge rather than subclassing the stock
+ * PyodideKernel, whose worker, bridge and input handling are private.
+ */
+export class StreamKernel extends BaseKernel implements IStreamKernel {
+  /**
+   * @param options The kernel options, with the Pyodide and package URLs.
+   */
+  constructor(options: StreamKernel.IOptions) {
+    super(options);
+    this._logger = options.logger ?? (() => undefined);
+    this._signal = InterruptSignal.create();
+    this._worker = Private.createModuleWorker(
+      new URL('./stream.worker.js', import.meta.url),
+    );
+    this._worker.addEventListener('message', (ev) => {
+      if (ev.data?._kernelMessage !== undefined) {
+        this._onWorkerMessage(ev.data._kernelMessage);
+      } else if (ev.data?._logMessage !== undefined) {
+        this._logger({ payload: ev.data._logMessage, kernelId: this.id });
+      }
+    });
+    this._worker.addEventListener('error', (ev) => {
+      this._ready.reject(new Error(`The kernel worker failed to start: ${ev.message}`));
+    });
+    this._remote = wrap(this._worker) as Remote<StreamKernel.IRemote>;
+    this._remote
+      .initialize(this._workerOptions(options))
+      .then(() => this._ready.resolve())
+      .catch((err: Error) => {
+        this._logger({
+          payload: { type: 'text', level: 'critical', data: err.message },
+          kernelId: this.id,
+        });
+        this._ready.reject(err);
+      });
+  }
+
+  /**
+   * A promise that is fulfilled when the kernel is ready.
+   */
+  get ready(): Promise<void> {
+    return this._ready.promise;
+  }
+
+  /**
+   * What an interrupt can stop on this page.
+   */
+  get interruptSupport(): InterruptSupport {
+    return this._signal ? 'full' : 'partial';
+  }
+
+  /**
+   * Whether a cell is running now.
+   */
+  get isExecuting(): boolean {
+    return this._executing;
+  }
+
+  /**
+   * Emitted when an interrupt could not stop the running code (a busy loop
+   * on a page that is not cross-origin isolated).
+   */
+  get interruptFailed(): ISignal<this, void> {
+    return this._interruptFailed;
+  }
+
+  /**
+   * Interrupt the running cell: raise the shared signal (busy loops,
+   * `time.sleep`), answer a pending `input()`, and cancel an awaited
+   * coroutine. A no-op when no cell runs, so nothing stale is left behind.
+   */
+  async interrupt(): Promise<void> {
+    if (!this._executing) {
+      return;
+    }
+    this._signal?.raise();
+    const answeredInput = this._answerInputInterrupted();
+    // The worker only reads this message once Python yields: at once when the
+    // cell awaits, after the cell ends when the signal stopped it, or never
+    // while a busy loop runs on a page without the signal.
+    const stopped = await Promise.race([
+      this._remote.interruptAwait(),
+      Private.delay(StreamKernel.AWAIT_CANCEL_TIMEOUT_MS).then(() => false),
+    ]);
+    if (!this._signal && !answeredInput && !stopped && this._executing) {
+      this._interruptFailed.emit();
+    }
+  }
+
+  /**
+   * Relay an `input()` request that reached the page through the service
+   * worker to the frontends, and wait for the reply.
+   *
+   * @param request The input request the worker sent.
+   */
+  async handleStdin(
+    request: KernelMessage.IInputRequestMsg,
+  ): Promise<KernelMessage.IInputReplyMsg> {
+    const pending = new PromiseDelegate<Private.InputAnswer>();
+    this._input = pending;
+    this.inputRequest(request.content, request.parent_header as any);
+    const answer = await pending.promise;
+    this._input = null;
+    return KernelMessage.createMessage<KernelMessage.IInputReplyMsg>({
+      channel: 'stdin',
+      msgType: 'input_reply',
+      session: request.header.session,
+      parentHeader: request.header,
+      content: answer.interrupted
+        ? ({ status: 'error', value: '', interrupted: true } as any)
+        : { status: 'ok', value: answer.value },
+    });
+  }
+
+  /**
+   * Handle an `input_reply` from a frontend.
+   *
+   * @param content The reply.
+   */
+  inputReply(content: KernelMessage.IInputReplyMsg['content']): void {
+    const value = 'value' in content ? content.value : '';
+    this._input?.resolve({ value, interrupted: false });
+  }
+
+  async kernelInfoRequest(): Promise<KernelMessage.IInfoReplyMsg['content']> {
+    const interrupts =
+      this.interruptSupport === 'full'
+        ? 'Stop interrupts running code.'
+        : 'This page is not cross-origin isolated: Stop cannot interrupt a busy loop or time.sleep (restart the kernel instead).';
+    return {
+      implementation: 'jupyterlite-stream',
+      implementation_version: StreamKernel.VERSION,
+      language_info: {
+        codemirror_mode: { name: 'python', version: 3 },
+        file_extension: '.py',
+        mimetype: 'text/x-python',
+        name: 'python',
+        nbconvert_exporter: 'python',
+        pygments_lexer: 'ipython3',
+        version: '3.14',
+      },
+      protocol_version: '5.3',
+      status: 'ok',
+      banner: `Python (Pyodide) with jupyterlite-stream. ${interrupts}`,
+      help_links: [{ text: 'Python (WASM) Kernel', url: 'https://pyodide.org' }],
+      interrupt_support: this.interruptSupport,
+    } as KernelMessage.IInfoReplyMsg['content'];
+  }
+
+  async executeRequest(
+    content: KernelMessage.IExecuteRequestMsg['content'],
+  ): Promise<KernelMessage.IExecuteReplyMsg['content']> {
+    await this.ready;
+    this._executing = true;
+    try {
+      const result = await this._remote.execute(content, this.parent);
+      result.execution_count = this.executionCount;
+      return result;
+    } finally {
+      this._executing = false;
+    }
+  }
+
+  async completeRequest(
+    content: KernelMessage.ICompleteRequestMsg['content'],
+  ): Promise<KernelMessage.ICompleteReplyMsg['content']> {
+    return await this._remote.complete(content, this.parent);
+  }
+
+  async inspectRequest(
+    content: KernelMessage.IInspectRequestMsg['content'],
+  ): Promise<KernelMessage.IInspectReplyMsg['content']> {
+    return await this._remote.inspect(content, this.parent);
+  }
+
+  async isCompleteRequest(
+    content: KernelMessage.IIsCompleteRequestMsg['content'],
+  ): Promise<KernelMessage.IIsCompleteReplyMsg['content']> {
+    return await this._remote.isComplete(content, this.parent);
+  }
+
+  async commInfoRequest(
+    content: KernelMessage.ICommInfoRequestMsg['content'],
+  ): Promise<KernelMessage.ICommInfoReplyMsg['content']> {
+    return await this._remote.commInfo(content, this.parent);
+  }
+
+  async commOpen(msg: KernelMessage.ICommOpenMsg): Promise<void> {
+    return await this._remote.commOpen(msg, this.parent);
+  }
+
+  async commMsg(msg: KernelMessage.ICommMsgMsg): Promise<void> {
+    return await this._remote.commMsg(msg, this.parent);
+  }
+
+  async commClose(msg: KernelMessage.ICommCloseMsg): Promise<void> {
+    return await this._remote.commClose(msg, this.parent);
+  }
+
+  dispose(): void {
+    if (this.isDisposed) {
+      return;
+    }
+    this._ready.reject(new Error(`${this.id} was disposed`));
+    this._ready.promise.catch(() => undefined);
+    this._answerInputInterrupted();
+    this._worker.terminate();
+    super.dispose();
+  }
+
+  private _workerOptions(options: StreamKernel.IOptions): IStreamWorkerOptions {
+    const { pyodideUrl } = options;
+    return {
+      baseUrl: PageConfig.getBaseUrl(),
+      pyodideUrl,
+      indexUrl: pyodideUrl.slice(0, pyodideUrl.lastIndexOf('/') + 1),
+      pipliteWheelUrl: '',
+      pipliteUrls: options.pipliteUrls,
+      disablePyPIFallback: options.disablePyPIFallback,
+      location: this.location,
+      mountDrive: options.mountDrive,
+      loadPyodideOptions: options.loadPyodideOptions,
+      browsingContextId: options.browsingContextId,
+      kernelId: this.id,
+      interruptBuffer: this._signal?.buffer ?? null,
+      kernelPackages: options.kernelPackages,
+    };
+  }
+
+  /**
+   * Answer a pending `input()` as interrupted.
+   *
+   * @returns whether an input was pending.
+   */
+  private _answerInputInterrupted(): boolean {
+    const pending = this._input;
+    this._input = null;
+    pending?.resolve({ value: '', interrupted: true });
+    return !!pending;
+  }
+
+  /**
+   * Turn a worker message into the matching kernel message.
+   */
+  private _onWorkerMessage(msg: any): void {
+    const parent = msg.parentHeader;
+    switch (msg.type) {
+      case 'stream':
+        this.stream(msg.bundle, parent);
+        break;
+      case 'display_data':
+        this.displayData(msg.bundle, parent);
+        break;
+      case 'update_display_data':
+        this.updateDisplayData(msg.bundle, parent);
+        break;
+      case 'clear_output':
+        this.clearOutput(msg.bundle, parent);
+        break;
+      case 'execute_result':
+        this.publishExecuteResult(msg.bundle, parent);
+        break;
+      case 'execute_error':
+        this.publishExecuteError(msg.bundle, parent);
+        break;
+      case 'comm_msg':
+      case 'comm_open':
+      case 'comm_close':
+        this.handleComm(msg.type, msg.content, msg.metadata, msg.buffers, parent);
+        break;
+    }
+  }
+
+  private _logger: (options: { payload: ILogPayload; kernelId: string }) => void;
+  private _signal: InterruptSignal | null;
+  private _worker: Worker;
+  private _remote: Remote<StreamKernel.IRemote>;
+  private _ready = new PromiseDelegate<void>();
+  private _executing = false;
+  private _input: PromiseDelegate<Private.InputAnswer> | null = null;
+  private _interruptFailed = new Signal<this, void>(this);
+}
+
+/**
+ * The statics of StreamKernel.
+ */
+export namespace StreamKernel {
+  /**
+   * The package version, reported in the kernel info.
+   */
+  export const VERSION = '0.1.0';
+
+  /**
+   * How long to wait for the worker to answer an interrupt before deciding a
+   * busy loop holds it.
+   */
+  export const AWAIT_CANCEL_TIMEOUT_MS = 500;
+
+  /**
+   * The options of a StreamKernel.
+   */
+  export interface IOptions extends IKernel.IOptions {
+    pyodideUrl: string;
+    pipliteUrls: string[];
+    disablePyPIFallback: boolean;
+    mountDrive: boolean;
+    loadPyodideOptions: Record<string, any> & {
+      lockFileURL: string;
+      packages: string[];
+    };
+    kernelPackages: string[];
+    browsingContextId?: string;
+    logger?: (options: { payload: ILogPayload; kernelId: string }) => void;
+  }
+
+  /**
+   * The worker as seen through comlink.
+   */
+  export interface IRemote extends IStreamWorkerKernel {
+    execute(content: any, parent: any): Promise<any>;
+    complete(content: any, parent: any): Promise<any>;
+    inspect(content: any, parent: any): Promise<any>;
+    isComplete(content: any, parent: any): Promise<any>;
+    commInfo(content: any, parent: any): Promise<any>;
+    commOpen(content: any, parent: any): Promise<any>;
+    commMsg(content: any, parent: any): Promise<any>;
+    commClose(content: any, parent: any): Promise<any>;
+  }
+}
+
+namespace Private {
+  /**
+   * How a pending `input()` was answered.
+   */
+  export type InputAnswer = { value: string; interrupted: boolean };
+
+  /**
+   * Start the prebuilt worker bundle as a module worker. The indirection
+   * keeps the bundler from re-bundling it as a worker entry point (as in
+   * @jupyterlite/pyodide-kernel, whose workers are built the same way).
+   */
+  export function createModuleWorker(url: URL): Worker {
+    return new Worker(url, { type: 'module' });
+  }
+
+  export function delay(ms: number): Promise<void> {
+    return new Promise((resolve) => setTimeout(resolve, ms));
+  }
+}

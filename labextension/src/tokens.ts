@@ -1,0 +1,82 @@
+import type { KernelMessage } from '@jupyterlab/services';
+import type { IKernel } from '@jupyterlite/services';
+import { Token } from '@lumino/coreutils';
+import type { ISignal } from '@lumino/signaling';
+
+/**
+ * What the page can stop in a running cell.
+ *
+ * - `full`: the page is cross-origin isolated; busy loops, `time.sleep`,
+ *   awaited coroutines and pending `input()` all stop.
+ * - `partial`: no SharedArrayBuffer; awaited coroutines and pending `input()`
+ *   stop, a busy loop or `time.sleep` needs a kernel restart.
+ */
+export type InterruptSupport = 'full' | 'partial';
+
+/**
+ * A kernel of this package: a lite kernel that can be interrupted.
+ */
+export interface IStreamKernel extends IKernel {
+  /**
+   * What an interrupt can stop on this page.
+   */
+  readonly interruptSupport: InterruptSupport;
+
+  /**
+   * Whether a cell is running now.
+   */
+  readonly isExecuting: boolean;
+
+  /**
+   * Interrupt the running cell (a no-op when idle).
+   */
+  interrupt(): Promise<void>;
+
+  /**
+   * Relay an `input()` request that reached the page through the service
+   * worker, and resolve with the reply (or an interrupted reply).
+   */
+  handleStdin(
+    request: KernelMessage.IInputRequestMsg,
+  ): Promise<KernelMessage.IInputReplyMsg>;
+}
+
+/**
+ * The statics of IStreamKernel.
+ */
+export namespace IStreamKernel {
+  /**
+   * Tell a kernel of this package from other lite kernels.
+   */
+  export function isStreamKernel(kernel: unknown): kernel is IStreamKernel {
+    return (
+      !!kernel && typeof (kernel as IStreamKernel).interrupt === 'function' &&
+      typeof (kernel as IStreamKernel).handleStdin === 'function'
+    );
+  }
+}
+
+/**
+ * Tells other plugins whether the kernels of this page can really be
+ * interrupted, and lets them react when the user asks for an interrupt that
+ * cannot stop the running code.
+ */
+export interface IInterruptStatus {
+  /**
+   * What an interrupt can stop on this page.
+   */
+  readonly support: InterruptSupport;
+
+  /**
+   * Emitted with the kernel id when Stop could not interrupt running code.
+   */
+  readonly failed: ISignal<IInterruptStatus, string>;
+}
+
+/**
+ * The token for the interrupt status.
+ */
+export const IInterruptStatus = new Token<IInterruptStatus>(
+  'jupyterlite-stream:IInterruptStatus',
+  'What the Stop button can stop on this page.',
+);

@@ -1,0 +1,234 @@
+/**
+ * The kernel's Web Worker: Pyodide, the IPython shell of
+ * `pyodide_kernel`, and the in-kernel runtime of `jupyterlite_stream`.
+ *
+ * One bridge in both page modes: comlink over postMessage for requests, and,
+ * on cross-origin isolated pages, one shared Int32Array for interrupts only.
+ * (The stock coincident bridge can leave cells busy forever here.)
+ */
+import { expose } from 'comlink';
+
+import { URLExt } from '@jupyterlab/coreutils';
+import { KernelMessage } from '@jupyterlab/services';
+import type { IPyodideWorkerKernel } from '@jupyterlite/pyodide-kernel/lib/tokens';
+import { PyodideRemoteKernel } from '@jupyterlite/pyodide-kernel/lib/worker';
+
+/**
+ * The options the page hands to the worker at start.
+ */
+export interface IStreamWorkerOptions extends IPyodideWorkerKernel.IOptions {
+  /**
+   * The interrupt signal's memory, or null when the page is not isolated.
+   */
+  interruptBuffer: SharedArrayBuffer | null;
+
+  /**
+   * The packages loaded in one `loadPackage` call at start, from the site's
+   * own Pyodide lock file (no micropip resolution, no network).
+   */
+  kernelPackages: string[];
+}
+
+/**
+ * The calls the page makes on the worker, beside the stock kernel requests.
+ */
+export interface IStreamWorkerKernel {
+  initialize(options: IStreamWorkerOptions): Promise<void>;
+  interruptAwait(): Promise<boolean>;
+}
+
+/**
+ * The worker side of the kernel.
+ */
+export class StreamRemoteKernel extends PyodideRemoteKernel implements IStreamWorkerKernel {
+  constructor() {
+    super();
+    // plain postMessage in a shape comlink ignores (as the stock comlink worker)
+    this._sendWorkerMessage = (msg: any) => postMessage({ _kernelMessage: msg });
+    this._logMessage = (msg: any) => postMessage({ _logMessage: msg });
+  }
+
+  async initialize(options: IStreamWorkerOptions): Promise<void> {
+    this._browsingContextId = options.browsingContextId;
+    this._signal = options.interruptBuffer
+      ? new Int32Array(options.interruptBuffer)
+      : null;
+    const phases = new Private.PhaseLog();
+    this._phases = phases;
+    await super.initialize(options);
+    phases.mark('kernel ready');
+  }
+
+  protected async initRuntime(options: IStreamWorkerOptions): Promise<void> {
+    await super.initRuntime(options);
+    this._phases?.mark('pyodide loaded');
+    if (this._signal) {
+      this._pyodide.setInterruptBuffer(this._signal);
+    }
+  }
+
+  /**
+   * Load every package the kernel needs in one call from the bundled lock.
+   */
+  protected async initPackageManager(options: IStreamWorkerOptions): Promise<void> {
+    const failures: string[] = [];
+    await this._pyodide.loadPackage(options.kernelPackages, {
+      messageCallback: () => undefined,
+      errorCallback: (message: string) => failures.push(message),
+    });
+    if (failures.length) {
+      throw new Error(
+        `The kernel could not load its packages from ${options.indexUrl}: ` +
+          failures.join('; ') +
+          ' Rebuild the site with `jupyter lite build` and jupyterlite-stream installed.',
+      );
+    }
+    this._phases?.mark('packages loaded');
+    await this._pyodide.runPythonAsync(`
+import piplite.piplite
+piplite.piplite._PIPLITE_DISABLE_PYPI = ${options.disablePyPIFallback ? 'True' : 'False'}
+piplite.piplite._PIPLITE_URLS = ${JSON.stringify(options.pipliteUrls)}
+`);
+  }
+
+  protected async initKernel(options: IStreamWorkerOptions): Promise<void> {
+    const lines = ['import pyodide_kernel', 'import jupyterlite_stream.runtime'];
+    if (options.mountDrive && this._localPath) {
+      lines.push('import os', `os.chdir(${JSON.stringify(this._localPath)})`);
+    }
+    await this._pyodide.runPythonAsync(lines.join('\n'));
+    this._phases?.mark('ipython imported');
+  }
+
+  protected async initGlobals(options: IStreamWorkerOptions): Promise<void> {
+    await super.initGlobals(options);
+    const runtime = this._pyodide.pyimport('jupyterlite_stream.runtime');
+    this._runtime = runtime;
+    runtime.install(this._kernel, this._makeBridge());
+  }
+
+  /**
+   * Run a cell; a stale interrupt request must not hit it.
+   */
+  async execute(content: any, parent: any): Promise<any> {
+    this._clearSignal();
+    try {
+      return await super.execute(content, parent);
+    } finally {
+      this._clearSignal();
+    }
+  }
+
+  /**
+   * Stop an awaited coroutine of the running cell: no Python runs while a
+   * cell awaits, so the interrupt buffer alone would not be seen.
+   *
+   * @returns whether an awaiting cell was interrupted.
+   */
+  async interruptAwait(): Promise<boolean> {
+    // clear first, or the helper below takes the interrupt itself
+    this._clearSignal();
+    if (!this._runtime) {
+      return false;
+    }
+    return !!this._runtime.interrupt_await();
+  }
+
+  /**
+   * Ask the page for input through the service worker (a synchronous XHR the
+   * page answers). An interrupt answers it too, with `interrupted: true`.
+   *
+   * @returns `[true, text]`, or `[false, '']` when the request was interrupted.
+   */
+  protected sendInputRequest(prompt: string, password: boolean): any {
+    const parentHeader = this.formatResult(this._kernel._parent_header)['header'];
+    const request = KernelMessage.createMessage<KernelMessage.IInputRequestMsg>({
+      channel: 'stdin',
+      msgType: 'input_request',
+      session: parentHeader?.session ?? '',
+      parentHeader,
+      metadata: { kernelId: this._options?.kernelId ?? '' },
+      content: { prompt, password },
+    });
+    const { baseUrl, browsingContextId } = this._options ?? ({} as any);
+    if (!browsingContextId) {
+      throw new Error(
+        'input() needs the JupyterLite service worker, which this browser did not start ' +
+          '(private windows often block it).',
+      );
+    }
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', URLExt.join(baseUrl, '/api/stdin/kernel'), false);
+    xhr.send(JSON.stringify({ browsingContextId, data: request }));
+    const reply = JSON.parse(xhr.response as string);
+    if ('error' in reply) {
+      throw new Error(`input() failed: ${reply.error}`);
+    }
+    if (reply.content?.interrupted) {
+      this._clearSignal();
+      return [false, ''];
+    }
+    return [true, reply.content?.value ?? ''];
+  }
+
+  /**
+   * The functions the Python runtime calls back into.
+   */
+  private _makeBridge(): Private.IBridge {
+    const signal = this._signal;
+    return {
+      canInterrupt: !!signal,
+      sleep: (ms: number): boolean => {
+        if (!signal) {
+          return false;
+        }
+        // sleeps until the timeout, or wakes at once when the page interrupts
+        Atomics.wait(signal, 0, 0, ms);
+        // take the request: Python raises KeyboardInterrupt itself
+        return Atomics.exchange(signal, 0, 0) !== 0;
+      },
+      phases: () => JSON.stringify(this._phases?.entries ?? []),
+    };
+  }
+
+  private _clearSignal(): void {
+    if (this._signal) {
+      Atomics.store(this._signal, 0, 0);
+    }
+  }
+
+  private _signal: Int32Array | null = null;
+  private _runtime: any = null;
+  private _phases: Private.PhaseLog | null = null;
+}
+
+/**
+ * Helpers of the worker.
+ */
+namespace Private {
+  /**
+   * What `jupyterlite_stream.runtime.install` receives.
+   */
+  export interface IBridge {
+    canInterrupt: boolean;
+    sleep(ms: number): boolean;
+    phases(): string;
+  }
+
+  /**
+   * Start-up phases with their times, printed to the browser console so a
+   * user can see where start-up time goes on their machine.
+   */
+  export class PhaseLog {
+    mark(phase: string): void {
+      const ms = Math.round(performance.now() - this._t0);
+      this.entries.push([phase, ms]);
+      console.info(`[jupyterlite-stream] ${phase} after ${ms} ms`);
+    }
+
+    readonly entries: [string, number][] = [];
+    private _t0 = performance.now();
+  }
+}
+
+expose(new StreamRemoteKernel());
