@@ -11,6 +11,7 @@ import json
 import os
 from pathlib import Path
 
+from doit.exceptions import TaskFailed
 from jupyter_core.paths import jupyter_path
 from jupyterlite_core.addons.base import BaseAddon
 from jupyterlite_core.constants import JUPYTER_CONFIG_DATA, JUPYTERLITE_JSON, LITE_PLUGIN_SETTINGS
@@ -38,6 +39,12 @@ class StreamAddon(BaseAddon):
     """Bundle Pyodide and configure the jupyterlite-stream kernel."""
 
     __all__ = ["build", "post_build"]
+
+    # CLI: `jupyter lite build --pyodide-dist PATH --pyodide-cdn URL`
+    aliases = {
+        "pyodide-dist": "StreamAddon.pyodide_dist",
+        "pyodide-cdn": "StreamAddon.cdn_url",
+    }
 
     pyodide_dist = Unicode(
         None,
@@ -90,7 +97,7 @@ class StreamAddon(BaseAddon):
             return sorted(source.iterdir())
         return [source]
 
-    def _assemble(self, source: Path) -> None:
+    def _assemble(self, source: Path) -> TaskFailed | None:
         try:
             dist = Distribution.open(source, scratch=self.manager.cache_dir / "stream-pyodide")
             wheels = [*self._stock_wheels(), build_runtime_wheel(self.manager.cache_dir / "stream")]
@@ -99,8 +106,8 @@ class StreamAddon(BaseAddon):
                 cdn = CDN_TEMPLATE.format(version=dist.version) if dist.version else ""
             lock = assemble(dist, wheels, self.output_pyodide, cdn_url=cdn)
         except DistributionError as err:
-            self.log.error(f"[lite] [jupyterlite-stream] {err}")
-            raise
+            # a clear message instead of a traceback; the build fails
+            return TaskFailed(f"[jupyterlite-stream] {err}")
         local = sum(1 for p in lock["packages"].values() if "://" not in p["file_name"])
         self.log.info(
             f"[lite] [jupyterlite-stream] Pyodide from {dist.root}: {local} packages bundled, "
