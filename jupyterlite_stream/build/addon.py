@@ -100,7 +100,10 @@ class StreamAddon(BaseAddon):
     def _assemble(self, source: Path) -> TaskFailed | None:
         try:
             dist = Distribution.open(source, scratch=self.manager.cache_dir / "stream-pyodide")
-            wheels = [*self._stock_wheels(), build_runtime_wheel(self.manager.cache_dir / "stream")]
+            wheels = [
+                *self._stock_wheels(),
+                build_runtime_wheel(self.manager.cache_dir / "stream"),
+            ]
             cdn = self.cdn_url
             if cdn is None:
                 cdn = CDN_TEMPLATE.format(version=dist.version) if dist.version else ""
@@ -119,7 +122,9 @@ class StreamAddon(BaseAddon):
             folder = Path(root) / STOCK_WHEELS
             if folder.is_dir():
                 return [
-                    w for w in sorted(folder.glob("*.whl")) if w.name.startswith(STOCK_WHEEL_PREFIXES)
+                    w
+                    for w in sorted(folder.glob("*.whl"))
+                    if w.name.startswith(STOCK_WHEEL_PREFIXES)
                 ]
         raise DistributionError(
             "jupyterlite-pyodide-kernel's wheels (piplite, pyodide_kernel) were not found: "

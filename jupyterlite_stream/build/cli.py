@@ -35,27 +35,43 @@ def serve(args: argparse.Namespace, extra: list[str]) -> int:
             return code
     cmd = ["serve", "--output-dir", args.output_dir, "--port", str(args.port)]
     if not args.no_isolation_headers:
-        cmd += [f"--LiteBuildConfig.extra_http_headers={k}={v}" for k, v in ISOLATION_HEADERS.items()]
+        cmd += [
+            f"--LiteBuildConfig.extra_http_headers={k}={v}" for k, v in ISOLATION_HEADERS.items()
+        ]
     print(f"Serving {args.output_dir} on http://127.0.0.1:{args.port}/ (Ctrl+C stops)", flush=True)
     return lite(*cmd)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="jupyterlite-stream", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="jupyterlite-stream", description=__doc__.splitlines()[0]
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     for name, func in (("build", build), ("serve", serve)):
-        p = sub.add_parser(name, help=f"{name} the site (other options go to `jupyter lite build`)")
+        p = sub.add_parser(
+            name, help=f"{name} the site (other options go to `jupyter lite build`)"
+        )
         p.set_defaults(func=func)
-        p.add_argument("--contents", action="append", default=None,
-                       help="a folder of notebooks and files (repeatable; default: content)")
+        p.add_argument(
+            "--contents",
+            action="append",
+            default=None,
+            help="a folder of notebooks and files (repeatable; default: content)",
+        )
         p.add_argument("--output-dir", default="_output", help="where the site goes")
-        p.add_argument("--pyodide-dist", help="a full Pyodide distribution (folder or "
-                       ".tar.bz2) to bundle, so compiled packages work offline")
+        p.add_argument(
+            "--pyodide-dist",
+            help="a full Pyodide distribution (folder or "
+            ".tar.bz2) to bundle, so compiled packages work offline",
+        )
         if name == "serve":
             p.add_argument("--port", type=int, default=8000)
             p.add_argument("--no-build", action="store_true", help="serve what is built")
-            p.add_argument("--no-isolation-headers", action="store_true",
-                           help="serve without COOP/COEP, as GitHub Pages does")
+            p.add_argument(
+                "--no-isolation-headers",
+                action="store_true",
+                help="serve without COOP/COEP, as GitHub Pages does",
+            )
     args, extra = parser.parse_known_args(argv)
     args.contents = args.contents or ["content"]
     return args.func(args, extra)

@@ -137,7 +137,9 @@ def wheel_entry(wheel: Path) -> dict:
         names = zf.namelist()
         meta_name = next(n for n in names if n.endswith(".dist-info/METADATA"))
         meta = email.parser.Parser().parsestr(zf.read(meta_name).decode("utf-8"))
-        top = {n.split("/")[0] for n in names if not n.split("/")[0].endswith((".dist-info", ".data"))}
+        top = {
+            n.split("/")[0] for n in names if not n.split("/")[0].endswith((".dist-info", ".data"))
+        }
     depends = []
     for req in meta.get_all("Requires-Dist") or []:
         if ";" in req:  # extras and environment markers: not needed at start
@@ -192,7 +194,7 @@ def _extract(archive: Path, scratch: Path) -> Path:
     try:
         with tarfile.open(archive) as tar:
             tar.extractall(scratch, filter="data")
-    except (tarfile.TarError, OSError) as err:
+    except (tarfile.TarError, OSError, EOFError) as err:  # EOFError: a cut-off download
         raise DistributionError(f"Cannot unpack the Pyodide archive {archive}: {err}") from err
     found = sorted(scratch.rglob("pyodide.mjs"), key=lambda p: len(p.parts))
     if not found:

@@ -30,9 +30,7 @@ def build_runtime_wheel(dest: Path) -> Path:
     dist_info = f"{NAME}-{version}.dist-info"
     wheel = dest / f"{NAME}-{version}-py3-none-any.whl"
     dest.mkdir(parents=True, exist_ok=True)
-    entries = {
-        p.relative_to(PACKAGE.parent).as_posix(): p.read_bytes() for p in runtime_files()
-    }
+    entries = {p.relative_to(PACKAGE.parent).as_posix(): p.read_bytes() for p in runtime_files()}
     requires = "".join(f"Requires-Dist: {r}\n" for r in REQUIRES)
     entries[f"{dist_info}/METADATA"] = (
         f"Metadata-Version: 2.1\nName: jupyterlite-stream\nVersion: {version}\n{requires}"

@@ -53,8 +53,17 @@ def canon(name: str) -> str:
 def download(requirements: list[str], dest: Path) -> None:
     subprocess.run(
         [
-            sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-            "--only-binary=:all:", "--python-version", "3.14", "--dest", str(dest),
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--python-version",
+            "3.14",
+            "--dest",
+            str(dest),
             *requirements,
         ],
         check=True,

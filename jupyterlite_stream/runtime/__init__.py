@@ -52,7 +52,7 @@ def _install_stdin(shell_class):
 
     def set_getpass(shell, ask):
         shell._getpass = ask
-        getpass.getpass = stdin_reader(ask)
+        getpass.getpass = stdin_reader(ask, default_prompt="Password: ")
 
     shell_class.input = property(lambda shell: shell._input, set_input)
     shell_class.getpass = property(lambda shell: shell._getpass, set_getpass)

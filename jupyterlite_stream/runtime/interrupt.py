@@ -20,7 +20,11 @@ def interruptible_sleep(wait):
     """
 
     def sleep(seconds):
-        seconds = float(seconds)  # TypeError for what time.sleep refuses too
+        if isinstance(seconds, (str, bytes, bytearray)):
+            raise TypeError(
+                f"'{type(seconds).__name__}' object cannot be interpreted as an integer"
+            )
+        seconds = float(seconds)  # TypeError for None, lists ... as time.sleep
         if math.isnan(seconds) or seconds < 0:
             raise ValueError("sleep length must be non-negative")
         deadline = time.monotonic() + seconds
@@ -34,10 +38,11 @@ def interruptible_sleep(wait):
     return sleep
 
 
-def stdin_reader(ask):
-    """Wrap the worker's `ask(prompt) -> (answered, text)` as `input()`."""
+def stdin_reader(ask, default_prompt=""):
+    """Wrap the worker's `ask(prompt) -> (answered, text)` as `input()` (and,
+    with the same signature as the standard one, `getpass.getpass`)."""
 
-    def read(prompt=""):
+    def read(prompt=default_prompt, stream=None):
         answered, text = ask(str(prompt))
         if not answered:
             raise KeyboardInterrupt

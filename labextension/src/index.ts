@@ -1,4 +1,5 @@
 import type { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
+import type { ISessionContext } from '@jupyterlab/apputils';
 import { Dialog, showDialog } from '@jupyterlab/apputils';
 import { PageConfig, URLExt } from '@jupyterlab/coreutils';
 import type { ILogPayload } from '@jupyterlab/logconsole';
@@ -148,11 +149,7 @@ const interruptNotice: JupyterFrontEndPlugin<void> = {
         ],
       });
       if (result.button.accept) {
-        const model = (await app.serviceManager.kernels.findById(kernelId)) ?? null;
-        if (model) {
-          const connection = app.serviceManager.kernels.connectTo({ model });
-          await connection.restart();
-        }
+        await Private.restartKernel(app, kernelId);
       }
     });
   },
@@ -164,6 +161,20 @@ const interruptNotice: JupyterFrontEndPlugin<void> = {
 const SERVICE_WORKER_WAIT_MS = 3000;
 
 namespace Private {
+  /**
+   * Restart a kernel through the session of a widget that uses it, so that
+   * the widget follows the restart as with its own Restart command.
+   */
+  export async function restartKernel(app: JupyterFrontEnd, kernelId: string) {
+    for (const widget of app.shell.widgets('main')) {
+      const context = (widget as any).sessionContext as ISessionContext | undefined;
+      if (context?.session?.kernel?.id === kernelId) {
+        await context.restartKernel();
+        return;
+      }
+    }
+  }
+
   /**
    * Wait for a promise, but not longer than `ms`; errors count as settled.
    */

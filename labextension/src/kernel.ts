@@ -92,6 +92,13 @@ export class StreamKernel extends BaseKernel implements IStreamKernel {
     if (!this._executing) {
       return;
     }
+    // A second Stop right after the first would hit Python while it formats
+    // the first KeyboardInterrupt's traceback: one interrupt per moment.
+    const now = performance.now();
+    if (now - this._lastInterrupt < StreamKernel.INTERRUPT_DEBOUNCE_MS) {
+      return;
+    }
+    this._lastInterrupt = now;
     this._signal?.raise();
     const answeredInput = this._answerInputInterrupted();
     // The worker only reads this message once Python yields: at once when the
@@ -171,6 +178,7 @@ export class StreamKernel extends BaseKernel implements IStreamKernel {
   ): Promise<KernelMessage.IExecuteReplyMsg['content']> {
     await this.ready;
     this._executing = true;
+    this._lastInterrupt = -Infinity;
     try {
       const result = await this._remote.execute(content, this.parent);
       result.execution_count = this.executionCount;
@@ -296,6 +304,7 @@ export class StreamKernel extends BaseKernel implements IStreamKernel {
   private _remote: Remote<StreamKernel.IRemote>;
   private _ready = new PromiseDelegate<void>();
   private _executing = false;
+  private _lastInterrupt = -Infinity;
   private _input: PromiseDelegate<Private.InputAnswer> | null = null;
   private _interruptFailed = new Signal<this, void>(this);
 }
@@ -314,6 +323,11 @@ export namespace StreamKernel {
    * busy loop holds it.
    */
   export const AWAIT_CANCEL_TIMEOUT_MS = 500;
+
+  /**
+   * Interrupts closer together than this count as one.
+   */
+  export const INTERRUPT_DEBOUNCE_MS = 500;
 
   /**
    * The options of a StreamKernel.

@@ -26,9 +26,19 @@ def site(tmp_path_factory) -> Path:
     shutil.copy(REPO / "jupyter-lite.json", lite_dir)
     out = lite_dir / "_output"
     subprocess.run(
-        [sys.executable, "-m", "jupyterlite_stream.build.cli", "build",
-         "--contents", str(REPO / "content"), "--output-dir", str(out)],
-        cwd=lite_dir, check=True, stdout=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "jupyterlite_stream.build.cli",
+            "build",
+            "--contents",
+            str(REPO / "content"),
+            "--output-dir",
+            str(out),
+        ],
+        cwd=lite_dir,
+        check=True,
+        stdout=subprocess.DEVNULL,
     )
     return out
 

@@ -30,20 +30,24 @@ _KERNEL = """(() => { const w = window.jupyterapp && window.jupyterapp.shell.cur
   const s = w && w.sessionContext && w.sessionContext.session;
   return s ? s.kernel : null; })()"""
 
-_START = """([code, id, stdin]) => {
+_START = (
+    """([code, id, stdin]) => {
   const kernel = %s;
   const run = window.__runs[id] = {iopub: [], reply: null, t0: performance.now(), tReply: null};
   const future = kernel.requestExecute({code, allow_stdin: true, stop_on_error: false});
   future.onIOPub = (msg) => run.iopub.push({t: performance.now() - run.t0,
       type: msg.header.msg_type, content: msg.content});
   future.onStdin = (msg) => {
-    run.iopub.push({t: performance.now() - run.t0, type: 'input_request', content: msg.content});
+    const t = performance.now() - run.t0;
+    run.iopub.push({t, type: 'input_request', content: msg.content});
     if (stdin !== null) kernel.sendInputReply({status: 'ok', value: stdin}, msg.header);
   };
-  future.done.then((reply) => { run.reply = reply.content; run.tReply = performance.now() - run.t0; },
-                   (err) => { run.reply = {status: 'rejected', error: String(err)};
-                              run.tReply = performance.now() - run.t0; });
-}""" % _KERNEL
+  const settle = (reply) => { run.reply = reply; run.tReply = performance.now() - run.t0; };
+  future.done.then((reply) => settle(reply.content),
+                   (err) => settle({status: 'rejected', error: String(err)}));
+}"""
+    % _KERNEL
+)
 
 
 class Run:

@@ -32,7 +32,9 @@ class SiteServer:
     """Serve `root` on 127.0.0.1 (a free port) until `stop()`."""
 
     def __init__(self, root, isolated: bool):
-        handler = type("Handler", (_Handler,), {"headers_to_add": ISOLATION_HEADERS if isolated else {}})
+        handler = type(
+            "Handler", (_Handler,), {"headers_to_add": ISOLATION_HEADERS if isolated else {}}
+        )
         self._httpd = http.server.ThreadingHTTPServer(
             ("127.0.0.1", 0), functools.partial(handler, directory=str(root))
         )

@@ -45,8 +45,9 @@ def test_input_and_getpass(lite):
     prompts = [m["content"]["prompt"] for m in state["iopub"] if m["type"] == "input_request"]
     assert prompts == ["Your name: "]
     assert "Hello Ada" in text_of(state)
-    state = lite.execute("import getpass\nsecret = getpass.getpass('pw: ')\nprint(len(secret))",
-                         stdin="abcd")
+    state = lite.execute(
+        "import getpass\nsecret = getpass.getpass('pw: ')\nprint(len(secret))", stdin="abcd"
+    )
     assert "4" in text_of(state)
 
 
@@ -55,7 +56,9 @@ def test_files_written_in_python_appear_in_the_drive(lite):
     lite.execute(f"open({name!r}, 'w').write('from python')")
     model = lite.page.evaluate(
         "(p) => window.jupyterapp.serviceManager.contents.get(p, {content: true})"
-        ".then(m => ({format: m.format, content: m.content}))", name)
+        ".then(m => ({format: m.format, content: m.content}))",
+        name,
+    )
     content = model["content"]
     if model["format"] == "base64":
         content = base64.b64decode(content).decode()
@@ -91,11 +94,17 @@ def test_rich_display_and_display_updates(lite):
         "h = display(HTML('<b>first</b>'), display_id=True)\n"
         "h.update(HTML('<b>second</b>'))"
     )
-    kinds = [(m["type"], m["content"]["data"].get("text/html")) for m in state["iopub"]
-             if m["type"] in ("display_data", "update_display_data")]
+    kinds = [
+        (m["type"], m["content"]["data"].get("text/html"))
+        for m in state["iopub"]
+        if m["type"] in ("display_data", "update_display_data")
+    ]
     assert kinds == [("display_data", "<b>first</b>"), ("update_display_data", "<b>second</b>")]
-    ids = {m["content"]["transient"]["display_id"] for m in state["iopub"]
-           if m["type"] in ("display_data", "update_display_data")}
+    ids = {
+        m["content"]["transient"]["display_id"]
+        for m in state["iopub"]
+        if m["type"] in ("display_data", "update_display_data")
+    }
     assert len(ids) == 1
 
 
@@ -127,8 +136,9 @@ def test_notebook_app_runs_cells_from_content(fresh_lite):
         nb.keyboard.press("Shift+Enter")
         outputs = nb.locator(".jp-CodeCell .jp-OutputArea-output")
         outputs.filter(has_text="2").first.wait_for(timeout=60_000)
-        nb.locator(".jp-OutputArea-output", has_text=f"'{jupyterlite_stream.__version__}'").wait_for(
-            timeout=60_000)
+        nb.locator(
+            ".jp-OutputArea-output", has_text=f"'{jupyterlite_stream.__version__}'"
+        ).wait_for(timeout=60_000)
         first = nb.locator(".jp-CodeCell").first.locator(".jp-OutputArea-output")
         assert first.inner_text().strip() == "2"
 

@@ -1,0 +1,164 @@
+"""Stop really stops: every kind of blocking raises KeyboardInterrupt promptly
+and the kernel keeps its variables (isolated pages); on pages that are not
+isolated, what can be stopped is stopped and the user is told about the rest."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from .driver import errors_of, text_of
+
+BLOCKING = {
+    "busy loop": "while True:\n    pass",
+    "time.sleep": "import time\ntime.sleep(600)",
+    "awaited coroutine": "import asyncio\nawait asyncio.sleep(600)",
+    "awaited task": "import asyncio\nasync def slow():\n    await asyncio.sleep(600)\n"
+    "await asyncio.gather(slow())",
+    "pending input": "input('waiting: ')",
+    "loop inside except Exception": "while True:\n    try:\n        sum(range(100))\n"
+    "    except Exception:\n        pass",
+}
+#: what a page without SharedArrayBuffer can stop
+STOPPABLE_WITHOUT_ISOLATION = {"awaited coroutine", "awaited task", "pending input"}
+
+
+def wait_until_running(lite, run):
+    """The cell has started (its status went busy) and had time to block."""
+    lite.page.wait_for_function(
+        "(id) => window.__runs[id].iopub.some(m => m.type === 'status'"
+        " && m.content.execution_state === 'busy')",
+        arg=run.id,
+        timeout=30_000,
+    )
+    lite.page.wait_for_timeout(300)
+
+
+def interrupt_and_check(lite, code):
+    run = lite.start(code)
+    wait_until_running(lite, run)
+    lite.interrupt()
+    state = run.wait(timeout_ms=10_000)
+    assert errors_of(state) == ["KeyboardInterrupt"], state["iopub"]
+    assert state["reply"]["status"] == "error"
+    return state
+
+
+@pytest.mark.parametrize("kind", BLOCKING)
+def test_stop_interrupts_and_keeps_variables(lite, kind):
+    if lite.mode == "plain" and kind not in STOPPABLE_WITHOUT_ISOLATION:
+        pytest.skip("needs SharedArrayBuffer: covered by test_busy_loop_without_isolation")
+    lite.execute(f"kept = {kind!r}")
+    interrupt_and_check(lite, BLOCKING[kind])
+    assert text_of(lite.execute("print(kept)")) == f"{kind}\n"
+
+
+def test_keyboard_interrupt_can_be_handled(lite):
+    code = (
+        "import asyncio\ntry:\n    await asyncio.sleep(600)\n"
+        "except KeyboardInterrupt:\n    print('handled')"
+    )
+    if lite.mode == "isolated":
+        code = (
+            "import time\ntry:\n    time.sleep(600)\n"
+            "except KeyboardInterrupt:\n    print('handled')"
+        )
+    run = lite.start(code)
+    wait_until_running(lite, run)
+    lite.interrupt()
+    state = run.wait(timeout_ms=10_000)
+    assert errors_of(state) == []
+    assert text_of(state) == "handled\n"
+
+
+def test_interrupts_while_idle_do_no_harm(lite):
+    lite.interrupt()
+    lite.interrupt()
+    lite.page.wait_for_timeout(200)
+    state = lite.execute("import time\ntime.sleep(0.2)\nprint('still fine')")
+    assert errors_of(state) == []
+    assert text_of(state) == "still fine\n"
+
+
+def test_uninterrupted_sleep_lasts_its_full_time(lite):
+    state = lite.execute(
+        "import time\nt = time.monotonic()\ntime.sleep(1.0)\nprint(round(time.monotonic() - t, 1))"
+    )
+    assert text_of(state) == "1.0\n"
+
+
+def test_queued_cells_are_cancelled(lite):
+    code = BLOCKING["busy loop" if lite.mode == "isolated" else "awaited coroutine"]
+    run = lite.start(code)
+    queued = lite.start("print('queued ran')")
+    wait_until_running(lite, run)
+    lite.interrupt()
+    assert errors_of(run.wait(10_000)) == ["KeyboardInterrupt"]
+    assert "queued ran" not in text_of(queued.wait(10_000))
+    assert text_of(lite.execute("print('next')")) == "next\n"
+
+
+def test_two_quick_interrupts_leave_nothing_stale(lite):
+    code = BLOCKING["busy loop" if lite.mode == "isolated" else "awaited coroutine"]
+    run = lite.start(code)
+    wait_until_running(lite, run)
+    lite.interrupt()
+    lite.interrupt()
+    assert errors_of(run.wait(10_000)) == ["KeyboardInterrupt"]
+    state = lite.execute("import time\ntime.sleep(0.3)\nprint('after')")
+    assert errors_of(state) == []
+    assert text_of(state) == "after\n"
+
+
+def test_fifty_interrupt_cycles(fresh_lite):
+    page = fresh_lite("isolated")
+    page.open_repl()
+    page.execute("counter = 0")
+    rng = random.Random(459)
+    kinds = ["busy loop", "time.sleep", "awaited coroutine", "pending input"]
+    for cycle in range(50):
+        code = "counter += 1\n" + BLOCKING[kinds[cycle % len(kinds)]]
+        run = page.start(code)
+        wait_until_running(page, run)
+        page.page.wait_for_timeout(rng.randint(0, 200))
+        page.interrupt()
+        state = run.wait(timeout_ms=10_000)
+        assert errors_of(state) == ["KeyboardInterrupt"], (cycle, state["iopub"])
+    assert text_of(page.execute("print(counter)")) == "50\n"
+
+
+def test_stop_button_in_notebook_toolbar(fresh_lite):
+    page = fresh_lite("isolated")
+    page.open_notebook("welcome.ipynb")
+    nb = page.page
+    cell = nb.locator(".jp-CodeCell .cm-content").first
+    cell.click()
+    nb.keyboard.press("Control+a")
+    nb.keyboard.type("total = 0\nwhile True:\n    total += 1")
+    nb.keyboard.press("Shift+Enter")
+    nb.wait_for_function(
+        "() => window.jupyterapp.shell.currentWidget.sessionContext"
+        ".session.kernel.status === 'busy'"
+    )
+    nb.wait_for_timeout(500)
+    nb.locator("jp-button[data-command='notebook:interrupt-kernel']").click()
+    first_output = nb.locator(".jp-CodeCell").first.locator(".jp-OutputArea-output")
+    first_output.filter(has_text="KeyboardInterrupt").wait_for(timeout=10_000)
+    state = page.execute("print(total > 0)")
+    assert text_of(state) == "True\n"
+
+
+def test_busy_loop_without_isolation_offers_a_restart(fresh_lite):
+    page = fresh_lite("plain")
+    page.open_repl()
+    page.execute("lost = 1")
+    run = page.start(BLOCKING["busy loop"])
+    wait_until_running(page, run)
+    page.interrupt()
+    dialog = page.page.locator(".jp-Dialog")
+    dialog.get_by_text("cannot interrupt running Python code").wait_for(timeout=10_000)
+    dialog.get_by_role("button", name="Restart kernel").click()
+    page.wait_kernel_idle()
+    state = page.execute("print('restarted', 'lost' in globals())")
+    assert text_of(state) == "restarted False\n"

@@ -1,0 +1,219 @@
+"""`jupyterlite_stream.build.addon.StreamAddon` with a real (unstarted)
+LiteManager: the config patch, the source choice and the assemble action."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from doit.exceptions import TaskFailed
+from jupyterlite_core.manager import LiteManager
+
+from jupyterlite_stream.build.addon import (
+    KERNEL_PLUGIN_ID,
+    STOCK_KERNEL_PLUGIN_ID,
+    VENDORED_PYODIDE,
+    StreamAddon,
+)
+from jupyterlite_stream.build.distribution import CDN_TEMPLATE, KERNEL_PACKAGES, LOCK
+
+from .fakes import file_sha256
+
+
+@pytest.fixture
+def lite_dir(tmp_path, monkeypatch):
+    monkeypatch.delenv("JUPYTERLITE_STREAM_PYODIDE_DIST", raising=False)
+    folder = tmp_path / "lite"
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture
+def manager(lite_dir):
+    return LiteManager(lite_dir=lite_dir, output_dir=lite_dir / "_output")
+
+
+@pytest.fixture
+def addon(manager):
+    return StreamAddon(manager=manager)
+
+
+def write_config(path: Path, plugins: dict | None = None, **extra) -> Path:
+    data = {"appName": "demo", **extra}
+    if plugins is not None:
+        data["litePluginSettings"] = plugins
+    config = {"jupyter-lite-schema-version": 0, "jupyter-config-data": data}
+    path.write_text(json.dumps(config), encoding="utf-8")
+    return path
+
+
+def read_plugins(path: Path) -> dict:
+    return json.loads(path.read_text())["jupyter-config-data"]["litePluginSettings"]
+
+
+# -- _patch_config ---------------------------------------------------------------------------
+
+
+def test_patch_config_adds_kernel_settings(addon, tmp_path):
+    config = write_config(tmp_path / "jupyter-lite.json")
+    addon._patch_config(config)
+    ours = read_plugins(config)[KERNEL_PLUGIN_ID]
+    assert ours["pyodideUrl"] == "./static/pyodide/pyodide.mjs"
+    assert ours["kernelPackages"] == list(KERNEL_PACKAGES)
+    assert ours["disablePyPIFallback"] is True
+    assert ours["pipliteUrls"] == []
+    # the rest of the file is kept
+    whole = json.loads(config.read_text())
+    assert whole["jupyter-config-data"]["appName"] == "demo"
+    assert whole["jupyter-lite-schema-version"] == 0
+
+
+def test_patch_config_without_config_data(addon, tmp_path):
+    config = tmp_path / "jupyter-lite.json"
+    config.write_text("{}")
+    addon._patch_config(config)
+    assert read_plugins(config)[KERNEL_PLUGIN_ID]["pyodideUrl"].endswith("pyodide.mjs")
+
+
+def test_patch_config_keeps_user_settings(addon, tmp_path):
+    config = write_config(
+        tmp_path / "jupyter-lite.json",
+        {
+            KERNEL_PLUGIN_ID: {
+                "pyodideUrl": "https://example.org/pyodide/pyodide.mjs",
+                "kernelPackages": ["micropip"],
+                "disablePyPIFallback": False,
+                "pipliteUrls": ["./mine.json"],
+            }
+        },
+    )
+    addon._patch_config(config)
+    ours = read_plugins(config)[KERNEL_PLUGIN_ID]
+    assert ours == {
+        "pyodideUrl": "https://example.org/pyodide/pyodide.mjs",
+        "kernelPackages": ["micropip"],
+        "disablePyPIFallback": False,
+        "pipliteUrls": ["./mine.json"],
+    }
+
+
+def test_patch_config_keeps_user_pyodide_url_only(addon, tmp_path):
+    config = write_config(
+        tmp_path / "jupyter-lite.json", {KERNEL_PLUGIN_ID: {"pyodideUrl": "./my/pyodide.mjs"}}
+    )
+    addon._patch_config(config)
+    ours = read_plugins(config)[KERNEL_PLUGIN_ID]
+    assert ours["pyodideUrl"] == "./my/pyodide.mjs"
+    assert ours["kernelPackages"] == list(KERNEL_PACKAGES)
+
+
+def test_patch_config_copies_stock_piplite_settings(addon, tmp_path):
+    stock = {
+        "pipliteUrls": ["./extensions/x/all.json?sha256=abc", "./pypi/all.json"],
+        "disablePyPIFallback": False,
+        "pyodideUrl": "https://cdn.example.org/pyodide.mjs",
+    }
+    config = write_config(tmp_path / "jupyter-lite.json", {STOCK_KERNEL_PLUGIN_ID: stock})
+    addon._patch_config(config)
+    plugins = read_plugins(config)
+    ours = plugins[KERNEL_PLUGIN_ID]
+    assert ours["pipliteUrls"] == stock["pipliteUrls"]
+    assert ours["disablePyPIFallback"] is False
+    # the stock kernel's Pyodide is not ours
+    assert ours["pyodideUrl"] == "./static/pyodide/pyodide.mjs"
+    assert plugins[STOCK_KERNEL_PLUGIN_ID] == stock
+
+
+def test_patch_config_is_idempotent(addon, tmp_path):
+    config = write_config(tmp_path / "jupyter-lite.json")
+    addon._patch_config(config)
+    first = config.read_text()
+    addon._patch_config(config)
+    assert config.read_text() == first
+
+
+# -- where the distribution comes from -------------------------------------------------------
+
+
+def test_default_source_is_vendored(addon, repo):
+    assert addon.pyodide_dist is None
+    assert addon._source_path() == VENDORED_PYODIDE
+    assert VENDORED_PYODIDE.resolve() == repo / "jupyterlite_stream" / "pyodide"
+
+
+def test_source_relative_to_lite_dir(manager, lite_dir):
+    addon = StreamAddon(manager=manager, pyodide_dist="dists/pyodide.tar.bz2")
+    assert addon._source_path() == (lite_dir / "dists" / "pyodide.tar.bz2").resolve()
+
+
+def test_source_absolute(manager, tmp_path):
+    addon = StreamAddon(manager=manager, pyodide_dist=str(tmp_path / "full"))
+    assert addon._source_path() == tmp_path / "full"
+
+
+def test_source_from_environment(manager, lite_dir, monkeypatch):
+    monkeypatch.setenv("JUPYTERLITE_STREAM_PYODIDE_DIST", "from-env")
+    addon = StreamAddon(manager=manager)
+    assert addon.pyodide_dist == "from-env"
+    assert addon._source_path() == (lite_dir / "from-env").resolve()
+
+
+def test_stock_wheels(addon):
+    names = [w.name for w in addon._stock_wheels()]
+    assert any(n.startswith("piplite-") for n in names)
+    assert any(n.startswith("pyodide_kernel-") for n in names)
+    assert any(n.startswith("ipykernel-") for n in names)
+    assert not any(n.startswith("widgetsnbextension-3") for n in names)
+    assert all(n.endswith(".whl") for n in names)
+
+
+def test_tasks(addon, manager):
+    (build_task,) = addon.build(manager)
+    assert build_task["name"] == "pyodide"
+    assert build_task["targets"] == [manager.output_dir / "static" / "pyodide" / LOCK]
+    assert VENDORED_PYODIDE / "pyodide.asm.wasm" in build_task["file_dep"]
+    (patch_task,) = addon.post_build(manager)
+    assert patch_task["file_dep"] == build_task["targets"]
+    assert "=" not in patch_task["name"]
+
+
+# -- _assemble -------------------------------------------------------------------------------
+
+
+def test_assemble_failure_is_a_task_failure(addon, tmp_path):
+    result = addon._assemble(tmp_path / "nowhere")
+    assert isinstance(result, TaskFailed)
+    assert "Pyodide distribution not found" in result.get_msg()
+    assert str(tmp_path / "nowhere") in result.get_msg()
+    assert not addon.output_pyodide.exists()
+
+
+def test_assemble_vendored_with_default_cdn(addon):
+    assert addon._assemble(VENDORED_PYODIDE) is None
+    lock = json.loads((addon.output_pyodide / LOCK).read_text())
+    version = (VENDORED_PYODIDE / "pyodide-version.txt").read_text().strip()
+    cdn = CDN_TEMPLATE.format(version=version)
+    urls = [e["file_name"] for e in lock["packages"].values() if "://" in e["file_name"]]
+    assert urls
+    assert all(u.startswith(cdn) for u in urls)
+    runtime = lock["packages"]["jupyterlite-stream"]
+    assert runtime["sha256"] == file_sha256(addon.output_pyodide / runtime["file_name"])
+
+
+def test_assemble_without_cdn(manager):
+    addon = StreamAddon(manager=manager, cdn_url="")
+    assert addon._assemble(VENDORED_PYODIDE) is None
+    lock = json.loads((addon.output_pyodide / LOCK).read_text())
+    assert not [e for e in lock["packages"].values() if "://" in e["file_name"]]
+    assert "numpy" not in lock["packages"]
+    for name in KERNEL_PACKAGES:
+        assert name in lock["packages"]
+
+
+def test_assemble_custom_cdn(manager):
+    mirror = "https://mirror.example.org/pyodide/"
+    addon = StreamAddon(manager=manager, cdn_url=mirror)
+    assert addon._assemble(VENDORED_PYODIDE) is None
+    lock = json.loads((addon.output_pyodide / LOCK).read_text())
+    assert lock["packages"]["numpy"]["file_name"].startswith(mirror)
