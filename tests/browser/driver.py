@@ -30,9 +30,8 @@ _KERNEL = """(() => { const w = window.jupyterapp && window.jupyterapp.shell.cur
   const s = w && w.sessionContext && w.sessionContext.session;
   return s ? s.kernel : null; })()"""
 
-_START = (
-    """([code, id, stdin]) => {
-  const kernel = %s;
+_START = """([code, id, stdin]) => {
+  const kernel = KERNEL;
   const run = window.__runs[id] = {iopub: [], reply: null, t0: performance.now(), tReply: null};
   const future = kernel.requestExecute({code, allow_stdin: true, stop_on_error: false});
   future.onIOPub = (msg) => run.iopub.push({t: performance.now() - run.t0,
@@ -45,9 +44,7 @@ _START = (
   const settle = (reply) => { run.reply = reply; run.tReply = performance.now() - run.t0; };
   future.done.then((reply) => settle(reply.content),
                    (err) => settle({status: 'rejected', error: String(err)}));
-}"""
-    % _KERNEL
-)
+}""".replace("KERNEL", _KERNEL)
 
 
 class Run:
