@@ -114,7 +114,10 @@ const kernelClient: JupyterFrontEndPlugin<IKernelClient> = {
     kernelSpecs: IKernelSpecs,
     serverSettings: ServerConnection.ISettings | null,
   ): IKernelClient =>
-    new StreamKernelClient({ kernelSpecs, serverSettings: serverSettings ?? undefined }),
+    new StreamKernelClient({
+      kernelSpecs,
+      serverSettings: serverSettings ?? undefined,
+    }),
 };
 
 /**
@@ -203,7 +206,9 @@ namespace Private {
       }
     }
     return {
-      pyodideUrl: absolute(config.pyodideUrl ?? URLExt.join('static', 'pyodide', 'pyodide.mjs')),
+      pyodideUrl: absolute(
+        config.pyodideUrl ?? URLExt.join('static', 'pyodide', 'pyodide.mjs'),
+      ),
       pipliteUrls: ((config.pipliteUrls ?? []) as string[]).map(absolute),
       disablePyPIFallback: config.disablePyPIFallback ?? true,
       loadPyodideOptions,
@@ -228,7 +233,10 @@ namespace Private {
   /**
    * Log kernel messages to the log console of the notebook using the kernel.
    */
-  export function makeLogger(app: JupyterFrontEnd, loggerRegistry: ILoggerRegistry | null) {
+  export function makeLogger(
+    app: JupyterFrontEnd,
+    loggerRegistry: ILoggerRegistry | null,
+  ) {
     return ({ payload, kernelId }: { payload: ILogPayload; kernelId: string }) => {
       if (!loggerRegistry) {
         return;
@@ -245,8 +253,13 @@ namespace Private {
    * The interrupt status of this page.
    */
   export class InterruptStatus implements IInterruptStatus {
-    readonly support: InterruptSupport = InterruptSignal.isSupported() ? 'full' : 'partial';
-    readonly failed: Signal<IInterruptStatus, string> = new Signal<IInterruptStatus, string>(this);
+    readonly support: InterruptSupport = InterruptSignal.isSupported()
+      ? 'full'
+      : 'partial';
+    readonly failed: Signal<IInterruptStatus, string> = new Signal<
+      IInterruptStatus,
+      string
+    >(this);
   }
 }
 

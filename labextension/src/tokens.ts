@@ -50,7 +50,8 @@ export namespace IStreamKernel {
    */
   export function isStreamKernel(kernel: unknown): kernel is IStreamKernel {
     return (
-      !!kernel && typeof (kernel as IStreamKernel).interrupt === 'function' &&
+      !!kernel &&
+      typeof (kernel as IStreamKernel).interrupt === 'function' &&
       typeof (kernel as IStreamKernel).handleStdin === 'function'
     );
   }

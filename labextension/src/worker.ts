@@ -40,7 +40,10 @@ export interface IStreamWorkerKernel {
 /**
  * The worker side of the kernel.
  */
-export class StreamRemoteKernel extends PyodideRemoteKernel implements IStreamWorkerKernel {
+export class StreamRemoteKernel
+  extends PyodideRemoteKernel
+  implements IStreamWorkerKernel
+{
   constructor() {
     super();
     // plain postMessage in a shape comlink ignores (as the stock comlink worker)

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Install everything the tests need (Chromium, Node packages, the Python
+# package with its test extras), then run every check: lint and all tests.
+# Extra arguments go to pytest, e.g. `bash tests/run.sh -k interrupt`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+if [ ! -x /usr/bin/chromium ] || ! command -v npm > /dev/null; then
+  as_root apt-get update -qq
+  as_root apt-get install -y -qq chromium nodejs npm > /dev/null
+fi
+
+[ -x .venv/bin/python ] || python3 -m venv .venv
+export PATH="$PWD/.venv/bin:$PATH"   # `python3` in the npm scripts is this venv's
+python3 -m pip install -q --upgrade pip
+
+# the lab extension and the vendored Pyodide, then the package as users get it
+(cd labextension && npm ci --no-audit --no-fund && npm run build:prod)
+python3 -m pip install -q ".[test,lint]"
+
+(cd labextension && npm run lint)
+ruff check .
+ruff format --check .
+
+python3 -m pytest "$@"
