@@ -16,7 +16,7 @@ export PATH="$PWD/.venv/bin:$PATH"   # `python3` in the npm scripts is this venv
 python3 -m pip install -q --upgrade pip
 
 # the lab extension and the vendored Pyodide, then the package as users get it
-(cd labextension && npm ci --no-audit --no-fund && npm run build:prod)
+(cd labextension && npm install --no-audit --no-fund && npm run build:prod)
 python3 -m pip install -q ".[test,lint]"
 
 (cd labextension && npm run lint)
