@@ -15,8 +15,8 @@ fi
 export PATH="$PWD/.venv/bin:$PATH"   # `python3` in the npm scripts is this venv's
 python3 -m pip install -q --upgrade pip
 
-# the lab extension and the vendored Pyodide, then the package as users get it
-(cd labextension && npm install --no-audit --no-fund && npm run build:prod)
+# the package as users get it: building it runs npm (the lab extension) and
+# vendors Pyodide (hatch-jupyter-builder, see pyproject.toml)
 python3 -m pip install -q ".[test,lint]"
 
 (cd labextension && npm run lint)

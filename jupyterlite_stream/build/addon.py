@@ -25,9 +25,12 @@ from .distribution import (
     DistributionError,
     assemble,
 )
+from .headers import write_header_configs
+from .isolation import install_isolation_worker, remove_isolation_worker
 from .runtime_wheel import build_runtime_wheel
 
 KERNEL_PLUGIN_ID = "jupyterlite-stream:kernel"
+ISOLATION_PLUGIN_ID = "jupyterlite-stream:isolation"
 STOCK_KERNEL_PLUGIN_ID = "@jupyterlite/pyodide-kernel-extension:kernel"
 VENDORED_PYODIDE = Path(__file__).parent.parent / "pyodide"
 #: where jupyterlite-pyodide-kernel ships piplite, its ipykernel shim and pyodide_kernel
@@ -86,6 +89,12 @@ class StreamAddon(BaseAddon):
             file_dep=[self.output_pyodide / LOCK],
             actions=[(self._patch_config, [config])],
         )
+        yield self.task(
+            name="isolation",
+            doc="cross-origin isolation: service worker and header configs for web hosts",
+            actions=[(self._set_up_isolation, [config])],
+            uptodate=[False],
+        )
 
     def _source_path(self) -> Path:
         if self.pyodide_dist:
@@ -131,6 +140,14 @@ class StreamAddon(BaseAddon):
             "is jupyterlite-pyodide-kernel installed in this environment?"
         )
 
+    def _set_up_isolation(self, config_path: Path) -> None:
+        output = self.manager.output_dir
+        write_header_configs(output)
+        if isolation_by_service_worker(config_path):
+            install_isolation_worker(output)
+        else:
+            remove_isolation_worker(output)
+
     def _patch_config(self, config_path: Path) -> None:
         config = json.loads(config_path.read_text(encoding="utf-8"))
         data = config.setdefault(JUPYTER_CONFIG_DATA, {})
@@ -142,3 +159,12 @@ class StreamAddon(BaseAddon):
         ours.setdefault("disablePyPIFallback", stock.get("disablePyPIFallback", True))
         ours.setdefault("pipliteUrls", stock.get("pipliteUrls", []))
         config_path.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+
+
+def isolation_by_service_worker(config_path: Path) -> bool:
+    """Whether jupyter-lite.json leaves service-worker isolation on (the default):
+    `"litePluginSettings": {"jupyterlite-stream:isolation": {"serviceWorker": false}}`
+    switches it off."""
+    config = json.loads(config_path.read_text(encoding="utf-8"))
+    plugins = config.get(JUPYTER_CONFIG_DATA, {}).get(LITE_PLUGIN_SETTINGS, {})
+    return plugins.get(ISOLATION_PLUGIN_ID, {}).get("serviceWorker", True) is not False

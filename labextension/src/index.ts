@@ -14,6 +14,7 @@ import { Signal } from '@lumino/signaling';
 
 import { StreamKernelClient } from './client';
 import { InterruptSignal } from './interrupt';
+import { IsolationGuard } from './isolation';
 import type { IInterruptStatus, InterruptSupport } from './tokens';
 import { IInterruptStatus as IInterruptStatusToken } from './tokens';
 
@@ -26,6 +27,7 @@ namespace PluginIDs {
   export const kernel = 'jupyterlite-stream:kernel';
   export const kernelClient = 'jupyterlite-stream:kernel-client';
   export const interruptNotice = 'jupyterlite-stream:interrupt-notice';
+  export const isolation = 'jupyterlite-stream:isolation';
 }
 
 /**
@@ -159,6 +161,38 @@ const interruptNotice: JupyterFrontEndPlugin<void> = {
 };
 
 /**
+ * Makes the page cross-origin isolated through the service worker where the
+ * host sends no COOP/COEP headers.
+ */
+const isolation: JupyterFrontEndPlugin<void> = {
+  id: PluginIDs.isolation,
+  description: 'Cross-origin isolation by service worker on hosts without headers.',
+  autoStart: true,
+  optional: [IServiceWorkerManager],
+  activate: async (
+    app: JupyterFrontEnd,
+    serviceWorkerManager: IServiceWorkerManager | null,
+  ): Promise<void> => {
+    const settings = Private.pluginSettings(PluginIDs.isolation);
+    const guard = new IsolationGuard({
+      enabled: settings.serviceWorker !== false,
+      serviceWorkerManager,
+      storage: window.sessionStorage,
+      reload: () => window.location.reload(),
+    });
+    const state = await guard.ensure();
+    if (state === 'isolated' || state === 'reloading') {
+      console.info(`[jupyterlite-stream] cross-origin isolation: ${state}`);
+    } else {
+      console.warn(
+        `[jupyterlite-stream] cross-origin isolation: ${state}; ` +
+          'Stop cannot interrupt busy loops or time.sleep on this page.',
+      );
+    }
+  },
+};
+
+/**
  * How long a new kernel waits for the service worker to be ready.
  */
 const SERVICE_WORKER_WAIT_MS = 3000;
@@ -194,9 +228,13 @@ namespace Private {
   /**
    * The kernel settings from `litePluginSettings` in jupyter-lite.json.
    */
-  export function readSettings() {
+  export function pluginSettings(id: string): Record<string, any> {
     const all = JSON.parse(PageConfig.getOption('litePluginSettings') || '{}');
-    const config = all[PluginIDs.kernel] ?? {};
+    return all[id] ?? {};
+  }
+
+  export function readSettings() {
+    const config = pluginSettings(PluginIDs.kernel);
     const baseUrl = PageConfig.getBaseUrl();
     const absolute = (url: string) => new URL(url, baseUrl).href;
     const loadPyodideOptions = { ...(config.loadPyodideOptions ?? {}) };
@@ -263,4 +301,4 @@ namespace Private {
   }
 }
 
-export default [kernel, kernelClient, interruptNotice];
+export default [kernel, kernelClient, interruptNotice, isolation];

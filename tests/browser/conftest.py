@@ -1,8 +1,17 @@
-"""The site is built once per run, served with and without COOP/COEP, and
-driven in one Chromium; each test module reuses one page (and kernel) per mode."""
+"""The site is built once per run and driven in one Chromium; each test
+module reuses one page (and kernel) per mode.
+
+Modes (server -> page):
+- `isolated`: served with COOP/COEP headers.
+- `service-worker`: served without headers; the site's service worker isolates it.
+- `plain`: a build with service-worker isolation switched off, served without
+  headers: the page is not isolated (as on a host without headers and an
+  old browser).
+"""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -15,37 +24,45 @@ from .driver import CHROMIUM, CHROMIUM_ARGS, LitePage
 from .server import SiteServer
 
 REPO = Path(__file__).resolve().parents[2]
+#: the modes every module-level `lite` page runs in
 MODES = ["isolated", "plain"]
 
 
-@pytest.fixture(scope="session")
-def site(tmp_path_factory) -> Path:
-    """`jupyterlite-stream build` of content/ in a folder holding only the
-    repository's jupyter-lite.json, as a teacher would run it."""
-    lite_dir = tmp_path_factory.mktemp("lite")
-    shutil.copy(REPO / "jupyter-lite.json", lite_dir)
+def build_site(lite_dir: Path, config: dict | None = None) -> Path:
+    """`jupyterlite-stream build` of content/ in a folder holding only a
+    jupyter-lite.json (the repository's, or `config`), as a teacher would."""
+    if config is None:
+        shutil.copy(REPO / "jupyter-lite.json", lite_dir)
+    else:
+        (lite_dir / "jupyter-lite.json").write_text(json.dumps(config))
     out = lite_dir / "_output"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "jupyterlite_stream.build.cli",
-            "build",
-            "--contents",
-            str(REPO / "content"),
-            "--output-dir",
-            str(out),
-        ],
-        cwd=lite_dir,
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
+    command = [sys.executable, "-m", "jupyterlite_stream.build.cli", "build"]
+    command += ["--contents", str(REPO / "content"), "--output-dir", str(out)]
+    subprocess.run(command, cwd=lite_dir, check=True, stdout=subprocess.DEVNULL)
     return out
 
 
 @pytest.fixture(scope="session")
-def servers(site):
-    started = {mode: SiteServer(site, isolated=(mode == "isolated")) for mode in MODES}
+def site(tmp_path_factory) -> Path:
+    return build_site(tmp_path_factory.mktemp("lite"))
+
+
+@pytest.fixture(scope="session")
+def site_without_isolation(tmp_path_factory) -> Path:
+    """The same site with service-worker isolation switched off."""
+    config = json.loads((REPO / "jupyter-lite.json").read_text())
+    plugins = config["jupyter-config-data"].setdefault("litePluginSettings", {})
+    plugins["jupyterlite-stream:isolation"] = {"serviceWorker": False}
+    return build_site(tmp_path_factory.mktemp("lite-no-isolation"), config)
+
+
+@pytest.fixture(scope="session")
+def servers(site, site_without_isolation):
+    started = {
+        "isolated": SiteServer(site, isolated=True),
+        "service-worker": SiteServer(site, isolated=False),
+        "plain": SiteServer(site_without_isolation, isolated=False),
+    }
     yield started
     for server in started.values():
         server.stop()
