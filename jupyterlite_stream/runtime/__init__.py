@@ -5,17 +5,21 @@ under CPython, where its pieces are unit-tested with ipykernel. Nothing here
 imports the build-time code in `jupyterlite_stream.build`.
 """
 
-from .errors import exception_name, install_error_names
+from . import errors
+from .errors import exception_name, install_error_locations, install_error_names
 from .interrupt import (
     CellTasks,
     interruptible_sleep,
     stdin_reader,
 )
 
-__all__ = ["install", "interrupt_await", "exception_name"]
+__all__ = ["install", "begin_cell", "interrupt_await", "exception_name"]
 
 #: the task of the running cell, for interrupts of awaited coroutines
 cell_tasks = CellTasks()
+
+#: the kernel's IPython shell, once installed
+_shell = None
 
 
 def install(kernel, bridge):
@@ -27,12 +31,28 @@ def install(kernel, bridge):
     """
     import time
 
+    global _shell
+    _shell = kernel.interpreter
     shell_class = type(kernel.interpreter)
     install_error_names(shell_class)
+    install_error_locations(type(kernel))
     _install_stdin(shell_class)
     cell_tasks.track(type(kernel))
     if bridge.canInterrupt:
         time.sleep = interruptible_sleep(bridge.sleep)
+    _install_state_magics(kernel.interpreter)
+
+
+def _install_state_magics(shell):
+    """`%export_state` and `%import_state` (see `runtime.state`)."""
+    from .state import register_magics
+
+    register_magics(shell)
+
+
+def begin_cell(cell_id):
+    """Called by the worker before each cell with the id JupyterLab sends."""
+    errors.begin_cell(_shell, cell_id)
 
 
 def interrupt_await():

@@ -1,9 +1,14 @@
 import type { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import type { ISessionContext } from '@jupyterlab/apputils';
 import { Dialog, showDialog } from '@jupyterlab/apputils';
+import {
+  EditorExtensionRegistry,
+  IEditorExtensionRegistry,
+} from '@jupyterlab/codemirror';
 import { PageConfig, URLExt } from '@jupyterlab/coreutils';
 import type { ILogPayload } from '@jupyterlab/logconsole';
 import { ILoggerRegistry } from '@jupyterlab/logconsole';
+import { INotebookTracker } from '@jupyterlab/notebook';
 import type { ServerConnection } from '@jupyterlab/services';
 import { IServerSettings } from '@jupyterlab/services';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
@@ -13,6 +18,8 @@ import { IKernelClient, IKernelSpecs } from '@jupyterlite/services';
 import { Signal } from '@lumino/signaling';
 
 import { StreamKernelClient } from './client';
+import { NotebookErrorMarks } from './errormarks';
+import { errorHighlightExtension } from './highlight';
 import { InterruptSignal } from './interrupt';
 import { IsolationGuard } from './isolation';
 import type { IInterruptStatus, InterruptSupport } from './tokens';
@@ -28,6 +35,7 @@ namespace PluginIDs {
   export const kernelClient = 'jupyterlite-stream:kernel-client';
   export const interruptNotice = 'jupyterlite-stream:interrupt-notice';
   export const isolation = 'jupyterlite-stream:isolation';
+  export const errorHighlight = 'jupyterlite-stream:error-highlight';
 }
 
 /**
@@ -193,6 +201,32 @@ const isolation: JupyterFrontEndPlugin<void> = {
 };
 
 /**
+ * Highlights the line that raised in the cell editor (also in JupyterLab with
+ * ipykernel, from the traceback text).
+ */
+const errorHighlight: JupyterFrontEndPlugin<void> = {
+  id: PluginIDs.errorHighlight,
+  description: 'Highlights where an exception happened in the cell editors.',
+  autoStart: true,
+  requires: [INotebookTracker, IEditorExtensionRegistry],
+  activate: (
+    app: JupyterFrontEnd,
+    tracker: INotebookTracker,
+    registry: IEditorExtensionRegistry,
+  ): void => {
+    registry.addExtension({
+      name: PluginIDs.errorHighlight,
+      factory: () =>
+        EditorExtensionRegistry.createImmutableExtension(errorHighlightExtension()),
+    });
+    tracker.widgetAdded.connect((_, panel) => {
+      const marks = new NotebookErrorMarks(panel);
+      panel.disposed.connect(() => marks.dispose());
+    });
+  },
+};
+
+/**
  * How long a new kernel waits for the service worker to be ready.
  */
 const SERVICE_WORKER_WAIT_MS = 3000;
@@ -301,4 +335,4 @@ namespace Private {
   }
 }
 
-export default [kernel, kernelClient, interruptNotice, isolation];
+export default [kernel, kernelClient, interruptNotice, isolation, errorHighlight];

@@ -115,6 +115,8 @@ piplite.piplite._PIPLITE_URLS = ${JSON.stringify(options.pipliteUrls)}
    */
   async execute(content: any, parent: any): Promise<any> {
     this._clearSignal();
+    // errors are located by cell: JupyterLab sends the cell id with the request
+    this._runtime?.begin_cell(parent?.metadata?.cellId ?? null);
     try {
       return await super.execute(content, parent);
     } finally {

@@ -97,7 +97,9 @@ def test_install_error_names_records_class_name():
     install_error_names(Shell)
     shell = Shell()
     shell._showtraceback(ValueError, ValueError("bad value"), ["line 1", "line 2"])
+    # no IPython compiler here, so no cell locations
     assert shell._last_traceback == {
+        "locations": [],
         "ename": "ValueError",
         "evalue": "bad value",
         "traceback": ["line 1", "line 2"],

@@ -1,0 +1,67 @@
+"""Packages the user installed with `%pip` / micropip, to install again.
+
+"User-installed" is whatever is installed now but was not when the kernel
+started: `remember_startup_packages` (called by `register_magics`, which the
+kernel calls at start) takes that snapshot. Outside the browser nothing is
+recorded unless the caller passes a list.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import sys
+
+_startup: set[str] | None = None
+
+
+def _canonical(name: str) -> str:
+    return name.lower().replace("_", "-").replace(".", "-")
+
+
+def installed() -> dict[str, str]:
+    result = {}
+    for dist in importlib.metadata.distributions():
+        name = dist.metadata["Name"]
+        if name:
+            result[_canonical(name)] = dist.version
+    return result
+
+
+def remember_startup_packages() -> None:
+    global _startup
+    if _startup is None and sys.platform == "emscripten":
+        _startup = set(installed())
+
+
+def user_installed() -> list[dict]:
+    if _startup is None:
+        return []
+    return [
+        {"name": name, "version": version}
+        for name, version in sorted(installed().items())
+        if name not in _startup
+    ]
+
+
+def missing(packages: list[dict]) -> list[str]:
+    """Names of recorded packages not installed here."""
+    here = installed()
+    return [p["name"] for p in packages if _canonical(p["name"]) not in here]
+
+
+async def install(names: list[str], installer=None) -> dict[str, str]:
+    """Install each of `names` (best effort); {name: error} of failures.
+    `installer` is an async callable taking a name (default micropip's)."""
+    if installer is None:
+        try:
+            import micropip
+        except ImportError:
+            return {name: "micropip is not available in this kernel" for name in names}
+        installer = micropip.install
+    failures = {}
+    for name in names:
+        try:
+            await installer(name)
+        except Exception as exc:
+            failures[name] = f"{type(exc).__name__}: {exc}"
+    return failures
