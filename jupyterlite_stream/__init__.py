@@ -10,5 +10,13 @@ from ._version import __version__
 __all__ = ["__version__"]
 
 
+def load_ipython_extension(ipython):
+    """`%load_ext jupyterlite_stream`: tqdm line mode in any IPython kernel
+    (JupyterLab's ipykernel too); load it before importing tqdm."""
+    from .runtime.tqdm_line import install_tqdm_line_mode
+
+    install_tqdm_line_mode(ipython)
+
+
 def _jupyter_labextension_paths():
     return [{"src": "labextension", "dest": "jupyterlite-stream"}]

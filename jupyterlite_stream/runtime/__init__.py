@@ -12,6 +12,7 @@ from .interrupt import (
     interruptible_sleep,
     stdin_reader,
 )
+from .streams import install_kernel_output
 
 __all__ = ["install", "begin_cell", "interrupt_await", "exception_name"]
 
@@ -41,6 +42,8 @@ def install(kernel, bridge):
     if bridge.canInterrupt:
         time.sleep = interruptible_sleep(bridge.sleep)
     _install_state_magics(kernel.interpreter)
+    # last: it wraps the time.sleep and the input()/getpass setters installed above
+    install_kernel_output(kernel)
 
 
 def _install_state_magics(shell):

@@ -20,6 +20,7 @@ def interruptible_sleep(wait):
     """
 
     def sleep(seconds):
+        __tracebackhide__ = True  # the user called time.sleep: show their line only
         if isinstance(seconds, (str, bytes, bytearray)):
             raise TypeError(
                 f"'{type(seconds).__name__}' object cannot be interpreted as an integer"
@@ -43,6 +44,7 @@ def stdin_reader(ask, default_prompt=""):
     with the same signature as the standard one, `getpass.getpass`)."""
 
     def read(prompt=default_prompt, stream=None):
+        __tracebackhide__ = True  # the user called input(): show their line only
         answered, text = ask(str(prompt))
         if not answered:
             raise KeyboardInterrupt

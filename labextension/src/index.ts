@@ -1,6 +1,6 @@
 import type { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import type { ISessionContext } from '@jupyterlab/apputils';
-import { Dialog, showDialog } from '@jupyterlab/apputils';
+import { Dialog, ICommandPalette, showDialog } from '@jupyterlab/apputils';
 import {
   EditorExtensionRegistry,
   IEditorExtensionRegistry,
@@ -8,10 +8,12 @@ import {
 import { PageConfig, URLExt } from '@jupyterlab/coreutils';
 import type { ILogPayload } from '@jupyterlab/logconsole';
 import { ILoggerRegistry } from '@jupyterlab/logconsole';
+import { IMainMenu } from '@jupyterlab/mainmenu';
 import { INotebookTracker } from '@jupyterlab/notebook';
 import type { ServerConnection } from '@jupyterlab/services';
 import { IServerSettings } from '@jupyterlab/services';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
+import { downloadIcon, fileUploadIcon } from '@jupyterlab/ui-components';
 import { IServiceWorkerManager } from '@jupyterlite/apputils';
 import type { IKernel } from '@jupyterlite/services';
 import { IKernelClient, IKernelSpecs } from '@jupyterlite/services';
@@ -19,6 +21,7 @@ import { Signal } from '@lumino/signaling';
 
 import { StreamKernelClient } from './client';
 import { NotebookErrorMarks } from './errormarks';
+import { CommandIDs as StateCommandIDs, StateTransfer } from './state';
 import { errorHighlightExtension } from './highlight';
 import { InterruptSignal } from './interrupt';
 import { IsolationGuard } from './isolation';
@@ -36,6 +39,7 @@ namespace PluginIDs {
   export const interruptNotice = 'jupyterlite-stream:interrupt-notice';
   export const isolation = 'jupyterlite-stream:isolation';
   export const errorHighlight = 'jupyterlite-stream:error-highlight';
+  export const state = 'jupyterlite-stream:state';
 }
 
 /**
@@ -227,6 +231,56 @@ const errorHighlight: JupyterFrontEndPlugin<void> = {
 };
 
 /**
+ * Export and import of the kernel's state: toolbar buttons next to Stop,
+ * Kernel menu items and palette commands.
+ */
+const state: JupyterFrontEndPlugin<void> = {
+  id: PluginIDs.state,
+  description: "Exports and imports the kernel's variables, files and databases.",
+  autoStart: true,
+  requires: [INotebookTracker, IKernelClient],
+  optional: [ITranslator, ICommandPalette, IMainMenu],
+  activate: (
+    app: JupyterFrontEnd,
+    tracker: INotebookTracker,
+    kernelClient: IKernelClient,
+    translator: ITranslator | null,
+    palette: ICommandPalette | null,
+    mainMenu: IMainMenu | null,
+  ): void => {
+    const trans = (translator ?? nullTranslator).load('jupyterlite_stream');
+    const transfer = new StateTransfer({
+      currentPanel: () => tracker.currentWidget,
+      kernelClient,
+      trans,
+    });
+    const isEnabled = () => !!tracker.currentWidget;
+    app.commands.addCommand(StateCommandIDs.exportState, {
+      label: trans.__('Export Kernel State'),
+      caption: trans.__('Download the variables, files and databases of the kernel'),
+      icon: downloadIcon,
+      isEnabled,
+      execute: () => transfer.exportState(),
+    });
+    app.commands.addCommand(StateCommandIDs.importState, {
+      label: trans.__('Import Kernel State…'),
+      caption: trans.__('Restore a state file exported before'),
+      icon: fileUploadIcon,
+      isEnabled,
+      execute: () => transfer.importState(),
+    });
+    const commands = [StateCommandIDs.exportState, StateCommandIDs.importState];
+    for (const command of commands) {
+      palette?.addItem({ command, category: trans.__('Kernel') });
+    }
+    mainMenu?.kernelMenu.addGroup(
+      commands.map((command) => ({ command })),
+      50,
+    );
+  },
+};
+
+/**
  * How long a new kernel waits for the service worker to be ready.
  */
 const SERVICE_WORKER_WAIT_MS = 3000;
@@ -335,4 +389,11 @@ namespace Private {
   }
 }
 
-export default [kernel, kernelClient, interruptNotice, isolation, errorHighlight];
+export default [
+  kernel,
+  kernelClient,
+  interruptNotice,
+  isolation,
+  errorHighlight,
+  state,
+];

@@ -12,7 +12,7 @@ import { Signal } from '@lumino/signaling';
 
 import { InterruptSignal } from './interrupt';
 import type { InterruptSupport, IStreamKernel } from './tokens';
-import type { IStreamWorkerKernel, IStreamWorkerOptions } from './worker';
+import type { IStateFile, IStreamWorkerKernel, IStreamWorkerOptions } from './worker';
 
 /**
  * The Python kernel of jupyterlite-stream (main thread side).
@@ -110,6 +110,51 @@ export class StreamKernel extends BaseKernel implements IStreamKernel {
     ]);
     if (!this._signal && !answeredInput && !stopped && this._executing) {
       this._interruptFailed.emit();
+    }
+  }
+
+  /**
+   * The kernel's state as one zip file; refused while a cell runs.
+   *
+   * @param signingKey This browser's key: files it signs import as trusted.
+   */
+  async exportState(signingKey: string | null): Promise<IStateFile> {
+    await this._idleOrThrow();
+    return await this._remote.exportState(signingKey);
+  }
+
+  /**
+   * What a state file holds (parsed JSON); throws with the reason for a
+   * broken or hostile file.
+   */
+  async previewState(data: Uint8Array, signingKey: string | null): Promise<any> {
+    await this._idleOrThrow();
+    return Private.resultOrThrow(await this._remote.previewState(data, signingKey));
+  }
+
+  /**
+   * Restore a state file, all or nothing; refused while a cell runs.
+   */
+  async restoreState(
+    data: Uint8Array,
+    trust: boolean,
+    signingKey: string | null,
+  ): Promise<any> {
+    await this._idleOrThrow();
+    this._executing = true;
+    try {
+      return Private.resultOrThrow(
+        await this._remote.restoreState(data, trust, signingKey),
+      );
+    } finally {
+      this._executing = false;
+    }
+  }
+
+  private async _idleOrThrow(): Promise<void> {
+    await this.ready;
+    if (this._executing) {
+      throw new Error(StreamKernel.BUSY_MESSAGE);
     }
   }
 
@@ -325,6 +370,12 @@ export namespace StreamKernel {
   export const AWAIT_CANCEL_TIMEOUT_MS = 500;
 
   /**
+   * Why state export or import is refused while a cell runs.
+   */
+  export const BUSY_MESSAGE =
+    'A cell is running. Wait until it finishes (or stop it), then try again.';
+
+  /**
    * Interrupts closer together than this count as one.
    */
   export const INTERRUPT_DEBOUNCE_MS = 500;
@@ -374,6 +425,18 @@ namespace Private {
    */
   export function createModuleWorker(url: URL): Worker {
     return new Worker(url, { type: 'module' });
+  }
+
+  /**
+   * Parse a JSON answer of the runtime's state module; `{"error": ...}`
+   * becomes an Error with that message.
+   */
+  export function resultOrThrow(text: string): any {
+    const result = JSON.parse(text);
+    if (result && typeof result.error === 'string') {
+      throw new Error(result.error);
+    }
+    return result;
   }
 
   export function delay(ms: number): Promise<void> {

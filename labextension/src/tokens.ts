@@ -33,6 +33,25 @@ export interface IStreamKernel extends IKernel {
   interrupt(): Promise<void>;
 
   /**
+   * The kernel's state as one zip file and its report (JSON text).
+   */
+  exportState(signingKey: string | null): Promise<{ data: Uint8Array; report: string }>;
+
+  /**
+   * What a state file holds; rejects with the reason for a broken file.
+   */
+  previewState(data: Uint8Array, signingKey: string | null): Promise<any>;
+
+  /**
+   * Restore a state file, all or nothing; resolves with the import report.
+   */
+  restoreState(
+    data: Uint8Array,
+    trust: boolean,
+    signingKey: string | null,
+  ): Promise<any>;
+
+  /**
    * Relay an `input()` request that reached the page through the service
    * worker, and resolve with the reply (or an interrupted reply).
    */

@@ -6,7 +6,7 @@
  * on cross-origin isolated pages, one shared Int32Array for interrupts only.
  * (The stock coincident bridge can leave cells busy forever here.)
  */
-import { expose } from 'comlink';
+import { expose, transfer } from 'comlink';
 
 import { URLExt } from '@jupyterlab/coreutils';
 import { KernelMessage } from '@jupyterlab/services';
@@ -35,6 +35,21 @@ export interface IStreamWorkerOptions extends IPyodideWorkerKernel.IOptions {
 export interface IStreamWorkerKernel {
   initialize(options: IStreamWorkerOptions): Promise<void>;
   interruptAwait(): Promise<boolean>;
+  exportState(signingKey: string | null): Promise<IStateFile>;
+  previewState(data: Uint8Array, signingKey: string | null): Promise<string>;
+  restoreState(
+    data: Uint8Array,
+    trust: boolean,
+    signingKey: string | null,
+  ): Promise<string>;
+}
+
+/**
+ * An exported state file and its report (JSON text).
+ */
+export interface IStateFile {
+  data: Uint8Array;
+  report: string;
 }
 
 /**
@@ -137,6 +152,49 @@ piplite.piplite._PIPLITE_URLS = ${JSON.stringify(options.pipliteUrls)}
       return false;
     }
     return !!this._runtime.interrupt_await();
+  }
+
+  /**
+   * The kernel's state as one zip file (see jupyterlite_stream.runtime.state).
+   */
+  async exportState(signingKey: string | null): Promise<IStateFile> {
+    const result = (await this._stateBridge()).export_for_download(signingKey);
+    try {
+      const data: Uint8Array = result.get(0).toJs();
+      const report: string = result.get(1);
+      return transfer({ data, report }, [data.buffer]);
+    } finally {
+      result.destroy();
+    }
+  }
+
+  /**
+   * What a state file holds, as JSON text; throws for a broken file.
+   */
+  async previewState(data: Uint8Array, signingKey: string | null): Promise<string> {
+    return (await this._stateBridge()).preview(data, signingKey);
+  }
+
+  /**
+   * Restore a state file, all or nothing; the report as JSON text.
+   */
+  async restoreState(
+    data: Uint8Array,
+    trust: boolean,
+    signingKey: string | null,
+  ): Promise<string> {
+    return await (await this._stateBridge()).restore(data, trust, signingKey);
+  }
+
+  /**
+   * The runtime's state module; cloudpickle (bundled, not loaded at start)
+   * saves and restores what is not plain data.
+   */
+  private async _stateBridge(): Promise<any> {
+    await this._pyodide.loadPackage(['cloudpickle'], {
+      messageCallback: () => undefined,
+    });
+    return this._pyodide.pyimport('jupyterlite_stream.runtime.state.browser');
   }
 
   /**

@@ -7,61 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from .notebook import make_notebook, run_all, run_cell
+
 SCREENSHOTS = Path(__file__).parent / "screenshots"
 
 LINE = "jp-stream-error-line"
 FRAME = "jp-stream-error-frame"
 SPAN = "jp-stream-error-span"
-
-
-def make_notebook(page, name: str, sources: list[str]) -> None:
-    """Save a notebook with these code cells and open it in the notebook app."""
-    cells = [
-        {"cell_type": "code", "id": f"cell-{i}", "metadata": {}, "source": src,
-         "outputs": [], "execution_count": None}
-        for i, src in enumerate(sources)
-    ]
-    notebook = {
-        "cells": cells,
-        "metadata": {"kernelspec": {"name": "python", "display_name": "Python (Pyodide)"}},
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    }
-    page.page.evaluate(
-        "([name, nb]) => window.jupyterapp.serviceManager.contents.save(name,"
-        " {type: 'notebook', format: 'json', content: nb})",
-        [name, notebook],
-    )
-    page.open_notebook(name)
-
-
-def run_all(page) -> None:
-    page.page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
-    page.page.wait_for_function(
-        """() => { const w = window.jupyterapp.shell.currentWidget;
-          return w.content.widgets.every(c => c.model.type !== 'code' ||
-            (c.model.executionCount !== null && !c.node.querySelector('.jp-InputPrompt')
-              .textContent.includes('*'))); }""",
-        timeout=60_000,
-    )
-    page.page.wait_for_timeout(300)
-
-
-def run_cell(page, index: int) -> None:
-    """Run one cell, as Shift+Enter would, and wait until it is done."""
-    page.page.evaluate(
-        """(i) => { const nb = window.jupyterapp.shell.currentWidget.content;
-          nb.activeCellIndex = i;
-          return window.jupyterapp.commands.execute('notebook:run-cell'); }""",
-        index,
-    )
-    page.page.wait_for_function(
-        """(i) => { const c = window.jupyterapp.shell.currentWidget.content.widgets[i];
-          return !c.node.querySelector('.jp-InputPrompt').textContent.includes('*'); }""",
-        arg=index,
-        timeout=60_000,
-    )
-    page.page.wait_for_timeout(300)
 
 
 def marked_lines(page, cell_index: int, cls: str) -> list[int]:
@@ -96,8 +48,7 @@ def notebook_page(browser, servers):
 
 
 def test_runtime_error_marks_its_line_and_span(notebook_page):
-    make_notebook(notebook_page, "hl-runtime.ipynb",
-                  ["a = 1\nb = 0\nc = a / b\nd = 2\ne = 3"])
+    make_notebook(notebook_page, "hl-runtime.ipynb", ["a = 1\nb = 0\nc = a / b\nd = 2\ne = 3"])
     run_all(notebook_page)
     assert marked_lines(notebook_page, 0, LINE) == [3]
     assert span_text(notebook_page, 0) == "a / b"
@@ -105,7 +56,8 @@ def test_runtime_error_marks_its_line_and_span(notebook_page):
     assert title == "ZeroDivisionError: division by zero"
     SCREENSHOTS.mkdir(exist_ok=True)
     notebook_page.page.locator(".jp-Cell").first.screenshot(
-        path=str(SCREENSHOTS / "error-highlight.png"))
+        path=str(SCREENSHOTS / "error-highlight.png")
+    )
 
 
 def test_syntax_error_marks_the_reported_line(notebook_page):
@@ -121,10 +73,14 @@ def test_incomplete_input_marks_the_last_line(notebook_page):
 
 
 def test_error_in_a_function_of_another_cell_marks_both(notebook_page):
-    make_notebook(notebook_page, "hl-frames.ipynb", [
-        "def helper(x):\n    scale = 10\n    return scale / x",
-        "y = 5\nhelper(0)",
-    ])
+    make_notebook(
+        notebook_page,
+        "hl-frames.ipynb",
+        [
+            "def helper(x):\n    scale = 10\n    return scale / x",
+            "y = 5\nhelper(0)",
+        ],
+    )
     run_all(notebook_page)
     assert marked_lines(notebook_page, 1, LINE) == [2]
     assert marked_lines(notebook_page, 0, FRAME) == [3]
@@ -185,8 +141,9 @@ def test_rerunning_a_failing_cell_marks_it_again(notebook_page):
 
 
 def test_traceback_header_links_to_the_line(notebook_page):
-    make_notebook(notebook_page, "hl-link.ipynb", [
-        "def helper(x):\n    return 10 / x", "helper(0)"])
+    make_notebook(
+        notebook_page, "hl-link.ipynb", ["def helper(x):\n    return 10 / x", "helper(0)"]
+    )
     run_all(notebook_page)
     link = notebook_page.page.locator(".jp-stream-traceback-link", has_text="In [1]")
     if link.count() == 0:
@@ -194,7 +151,8 @@ def test_traceback_header_links_to_the_line(notebook_page):
     link.first.click()
     active = notebook_page.page.evaluate(
         "() => { const nb = window.jupyterapp.shell.currentWidget.content;"
-        " return [nb.activeCellIndex, nb.activeCell.editor.getCursorPosition().line]; }")
+        " return [nb.activeCellIndex, nb.activeCell.editor.getCursorPosition().line]; }"
+    )
     assert active == [0, 1]
 
 

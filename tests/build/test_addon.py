@@ -173,9 +173,10 @@ def test_tasks(addon, manager):
     assert build_task["name"] == "pyodide"
     assert build_task["targets"] == [manager.output_dir / "static" / "pyodide" / LOCK]
     assert VENDORED_PYODIDE / "pyodide.asm.wasm" in build_task["file_dep"]
-    (patch_task,) = addon.post_build(manager)
+    patch_task, isolation_task = addon.post_build(manager)
     assert patch_task["file_dep"] == build_task["targets"]
     assert "=" not in patch_task["name"]
+    assert isolation_task["name"] == "isolation"
 
 
 # -- _assemble -------------------------------------------------------------------------------

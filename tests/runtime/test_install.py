@@ -26,6 +26,10 @@ def make_kernel():
             self._input = None
             self._getpass = None
             self._last_traceback = None
+            self.magics = {}
+
+        def register_magic_function(self, func, kind, name):
+            self.magics[name] = (kind, func)
 
         @property
         def input(self):
@@ -203,6 +207,13 @@ def test_install_patches_error_names():
     runtime.install(kernel, Bridge(can_interrupt=False))
     kernel.interpreter._showtraceback(ZeroDivisionError, ZeroDivisionError("x"), ["tb"])
     assert kernel.interpreter._last_traceback["ename"] == "ZeroDivisionError"
+
+
+def test_install_registers_the_state_magics():
+    kernel = make_kernel()
+    runtime.install(kernel, Bridge(can_interrupt=False))
+    assert set(kernel.interpreter.magics) == {"export_state", "import_state"}
+    assert {kind for kind, _ in kernel.interpreter.magics.values()} == {"line"}
 
 
 def test_install_tracks_cells_for_interrupt_await():

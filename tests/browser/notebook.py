@@ -1,0 +1,59 @@
+"""Helpers for tests in the notebook app: make a notebook, run its cells."""
+
+from __future__ import annotations
+
+
+def make_notebook(page, name: str, sources: list[str]) -> None:
+    """Save a notebook with these code cells and open it in the notebook app."""
+    cells = [
+        {
+            "cell_type": "code",
+            "id": f"cell-{i}",
+            "metadata": {},
+            "source": src,
+            "outputs": [],
+            "execution_count": None,
+        }
+        for i, src in enumerate(sources)
+    ]
+    notebook = {
+        "cells": cells,
+        "metadata": {"kernelspec": {"name": "python", "display_name": "Python (Pyodide)"}},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    page.page.evaluate(
+        "([name, nb]) => window.jupyterapp.serviceManager.contents.save(name,"
+        " {type: 'notebook', format: 'json', content: nb})",
+        [name, notebook],
+    )
+    page.open_notebook(name)
+
+
+def run_all(page) -> None:
+    page.page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    page.page.wait_for_function(
+        """() => { const w = window.jupyterapp.shell.currentWidget;
+          return w.content.widgets.every(c => c.model.type !== 'code' ||
+            (c.model.executionCount !== null && !c.node.querySelector('.jp-InputPrompt')
+              .textContent.includes('*'))); }""",
+        timeout=60_000,
+    )
+    page.page.wait_for_timeout(300)
+
+
+def run_cell(page, index: int) -> None:
+    """Run one cell, as Shift+Enter would, and wait until it is done."""
+    page.page.evaluate(
+        """(i) => { const nb = window.jupyterapp.shell.currentWidget.content;
+          nb.activeCellIndex = i;
+          return window.jupyterapp.commands.execute('notebook:run-cell'); }""",
+        index,
+    )
+    page.page.wait_for_function(
+        """(i) => { const c = window.jupyterapp.shell.currentWidget.content.widgets[i];
+          return !c.node.querySelector('.jp-InputPrompt').textContent.includes('*'); }""",
+        arg=index,
+        timeout=60_000,
+    )
+    page.page.wait_for_timeout(300)
