@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -158,15 +157,15 @@ def test_traceback_header_links_to_the_line(notebook_page):
 
 def test_highlights_survive_reopening_the_editor_view(notebook_page):
     """A cell scrolled out of view and back keeps its mark (windowed notebooks)."""
-    sources = ["v = 1 / 0"] + [f"n{i} = {i}" for i in range(40)]
+    sources = [f"n{i} = {i}" for i in range(40)] + ["v = 1 / 0"]
     make_notebook(notebook_page, "hl-window.ipynb", sources)
     run_all(notebook_page)
+    assert marked_lines(notebook_page, 40, LINE) == [1]
     notebook_page.page.evaluate("""async () => {
         const nb = window.jupyterapp.shell.currentWidget.content;
-        await nb.scrollToCell(nb.widgets[40]);
-        await new Promise(r => setTimeout(r, 300));
         await nb.scrollToCell(nb.widgets[0]);
+        await new Promise(r => setTimeout(r, 300));
+        await nb.scrollToCell(nb.widgets[40]);
     }""")
     notebook_page.page.wait_for_timeout(500)
-    assert marked_lines(notebook_page, 0, LINE) == [1]
-    assert json.dumps(marked_lines(notebook_page, 0, LINE)) == "[1]"
+    assert marked_lines(notebook_page, 40, LINE) == [1]
