@@ -6,23 +6,17 @@ from __future__ import annotations
 import re
 
 import pytest
-from jupyter_client.manager import start_new_kernel
 
 TIMEOUT = 60
 LINE_MESSAGES = ("display_data", "update_display_data")
 
 
 @pytest.fixture(scope="module")
-def kernel_client(tmp_path_factory):
-    cwd = tmp_path_factory.mktemp("tqdm-kernel")
-    km, kc = start_new_kernel(kernel_name="python3", startup_timeout=60, cwd=str(cwd))
-    try:
-        reply, _ = execute(kc, "%load_ext jupyterlite_stream")
-        assert reply["status"] == "ok", reply
-        yield kc
-    finally:
-        kc.stop_channels()
-        km.shutdown_kernel(now=True)
+def kernel_client(kernel_client):
+    """The shared ipykernel, with line mode loaded as a JupyterLab user would."""
+    reply, _ = execute(kernel_client, "%load_ext jupyterlite_stream")
+    assert reply["status"] == "ok", reply
+    return kernel_client
 
 
 def execute(kc, code):

@@ -2,21 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
-from jupyter_client.manager import start_new_kernel
-
 TIMEOUT = 60
-
-
-@pytest.fixture(scope="module")
-def kernel_client(tmp_path_factory):
-    cwd = tmp_path_factory.mktemp("kernel")
-    km, kc = start_new_kernel(kernel_name="python3", startup_timeout=60, cwd=str(cwd))
-    try:
-        yield kc
-    finally:
-        kc.stop_channels()
-        km.shutdown_kernel(now=True)
 
 
 def execute(kc, code):
