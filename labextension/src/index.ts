@@ -24,7 +24,7 @@ import { NotebookErrorMarks } from './errormarks';
 import { CommandIDs as StateCommandIDs, StateTransfer } from './state';
 import { errorHighlightExtension } from './highlight';
 import { InterruptSignal } from './interrupt';
-import { IsolationGuard } from './isolation';
+import { IsolationGuard, within } from './isolation';
 import type { IInterruptStatus, InterruptSupport } from './tokens';
 import { IInterruptStatus as IInterruptStatusToken } from './tokens';
 
@@ -91,7 +91,9 @@ function activateKernel(
       const { StreamKernel } = await import('./kernel');
       // on a first visit the service worker is still starting: the drive and
       // input() need it, so give it a moment
-      await Private.settle(serviceWorkerManager?.ready, SERVICE_WORKER_WAIT_MS);
+      if (serviceWorkerManager) {
+        await within(serviceWorkerManager.ready, SERVICE_WORKER_WAIT_MS);
+      }
       const mountDrive = !!serviceWorkerManager?.enabled;
       const kernel = new StreamKernel({
         ...options,
@@ -298,19 +300,6 @@ namespace Private {
         return;
       }
     }
-  }
-
-  /**
-   * Wait for a promise, but not longer than `ms`; errors count as settled.
-   */
-  export async function settle(promise: Promise<unknown> | undefined, ms: number) {
-    if (!promise) {
-      return;
-    }
-    await Promise.race([
-      promise.catch(() => undefined),
-      new Promise((resolve) => setTimeout(resolve, ms)),
-    ]);
   }
 
   /**

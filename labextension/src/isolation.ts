@@ -43,7 +43,7 @@ export class IsolationGuard {
     if (!serviceWorkerManager || !('serviceWorker' in navigator)) {
       return 'unsupported';
     }
-    await Private.within(serviceWorkerManager.ready, IsolationGuard.WAIT_MS);
+    await within(serviceWorkerManager.ready, IsolationGuard.WAIT_MS);
     const controlled = await Private.controller(IsolationGuard.WAIT_MS);
     if (!serviceWorkerManager.enabled || !controlled) {
       return 'unsupported';
@@ -87,17 +87,17 @@ export namespace IsolationGuard {
   }
 }
 
-namespace Private {
-  /**
-   * Wait for a promise at most `ms` milliseconds.
-   */
-  export async function within(promise: Promise<unknown>, ms: number): Promise<void> {
-    await Promise.race([
-      promise.catch(() => undefined),
-      new Promise((resolve) => setTimeout(resolve, ms)),
-    ]);
-  }
+/**
+ * Wait for a promise at most `ms` milliseconds; a rejection counts as settled.
+ */
+export async function within(promise: Promise<unknown>, ms: number): Promise<void> {
+  await Promise.race([
+    promise.catch(() => undefined),
+    new Promise((resolve) => setTimeout(resolve, ms)),
+  ]);
+}
 
+namespace Private {
   /**
    * Whether a service worker controls the page (after at most `ms`).
    */
