@@ -27,7 +27,8 @@ from .distribution import (
 )
 from .headers import write_header_configs
 from .isolation import install_isolation_worker, remove_isolation_worker
-from .runtime_wheel import build_runtime_wheel
+from .runtime_wheel import build_runtime_wheel, runtime_files
+from .snapshot import SNAPSHOT, SnapshotError, make_snapshot, remove_snapshot
 
 KERNEL_PLUGIN_ID = "jupyterlite-stream:kernel"
 ISOLATION_PLUGIN_ID = "jupyterlite-stream:isolation"
@@ -87,7 +88,9 @@ class StreamAddon(BaseAddon):
             name=f"patch:{JUPYTERLITE_JSON}",
             doc="point the jupyterlite-stream kernel at the bundled Pyodide",
             file_dep=[self.output_pyodide / LOCK],
-            actions=[(self._patch_config, [config])],
+            actions=[(self._patch_config, [config]), (self._snapshot, [config])],
+            # the output's jupyter-lite.json is written anew by every build
+            uptodate=[False],
         )
         yield self.task(
             name="isolation",
@@ -102,9 +105,15 @@ class StreamAddon(BaseAddon):
         return VENDORED_PYODIDE
 
     def _inputs(self, source: Path) -> list[Path]:
-        if source.is_dir():
-            return sorted(source.iterdir())
-        return [source]
+        """The distribution, the runtime's sources (an upgraded package
+        rebuilds its wheel) and the stock kernel's wheels."""
+        inputs = sorted(source.iterdir()) if source.is_dir() else [source]
+        inputs += runtime_files()
+        try:
+            inputs += self._stock_wheels()
+        except DistributionError:
+            pass  # the task itself reports it
+        return inputs
 
     def _assemble(self, source: Path) -> TaskFailed | None:
         try:
@@ -158,6 +167,34 @@ class StreamAddon(BaseAddon):
         ours.setdefault("kernelPackages", list(KERNEL_PACKAGES))
         ours.setdefault("disablePyPIFallback", stock.get("disablePyPIFallback", True))
         ours.setdefault("pipliteUrls", stock.get("pipliteUrls", []))
+        config_path.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+
+    def _snapshot(self, config_path: Path) -> None:
+        """Make the start-up snapshot (unless `"snapshot": false` in the kernel's
+        settings) and tell the kernel where it is; without one the kernel
+        starts the long way, so a failure only warns."""
+        config = json.loads(config_path.read_text(encoding="utf-8"))
+        ours = config[JUPYTER_CONFIG_DATA][LITE_PLUGIN_SETTINGS][KERNEL_PLUGIN_ID]
+        ours.pop("snapshotUrl", None)
+        if ours.get("snapshot", True) is False:
+            remove_snapshot(self.output_pyodide)
+            self.log.info("[lite] [jupyterlite-stream] start-up snapshot switched off")
+        else:
+            try:
+                made = make_snapshot(self.output_pyodide, ours["kernelPackages"])
+            except SnapshotError as err:
+                remove_snapshot(self.output_pyodide)
+                self.log.warning(
+                    f"[lite] [jupyterlite-stream] no start-up snapshot ({err}): "
+                    "the kernel will start without it, a few seconds slower"
+                )
+            else:
+                ours["snapshotUrl"] = f"./static/pyodide/{SNAPSHOT}"
+                how = "reused" if made.get("reused") else f"made in {made['ms'] / 1000:.1f} s"
+                self.log.info(
+                    f"[lite] [jupyterlite-stream] start-up snapshot: {made['modules']} modules, "
+                    f"{made['fileBytes'] / 2**20:.1f} MiB, {how}"
+                )
         config_path.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
 
 

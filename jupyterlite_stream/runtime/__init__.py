@@ -12,9 +12,10 @@ from .interrupt import (
     interruptible_sleep,
     stdin_reader,
 )
+from .snapshot import refresh_after_restore
 from .streams import install_kernel_output
 
-__all__ = ["install", "begin_cell", "interrupt_await", "exception_name"]
+__all__ = ["install", "begin_cell", "interrupt_await", "exception_name", "refresh_after_restore"]
 
 #: the task of the running cell, for interrupts of awaited coroutines
 cell_tasks = CellTasks()

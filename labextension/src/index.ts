@@ -328,6 +328,7 @@ namespace Private {
       disablePyPIFallback: config.disablePyPIFallback ?? true,
       loadPyodideOptions,
       kernelPackages: (config.kernelPackages ?? DEFAULT_KERNEL_PACKAGES) as string[],
+      snapshotUrl: config.snapshotUrl ? absolute(config.snapshotUrl) : null,
     };
   }
 

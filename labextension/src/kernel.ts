@@ -296,6 +296,7 @@ export class StreamKernel extends BaseKernel implements IStreamKernel {
       kernelId: this.id,
       interruptBuffer: this._signal?.buffer ?? null,
       kernelPackages: options.kernelPackages,
+      snapshotUrl: options.snapshotUrl,
     };
   }
 
@@ -393,6 +394,7 @@ export namespace StreamKernel {
       packages: string[];
     };
     kernelPackages: string[];
+    snapshotUrl: string | null;
     browsingContextId?: string;
     logger?: (options: { payload: ILogPayload; kernelId: string }) => void;
   }

@@ -27,6 +27,12 @@ export interface IStreamWorkerOptions extends IPyodideWorkerKernel.IOptions {
    * own Pyodide lock file (no micropip resolution, no network).
    */
   kernelPackages: string[];
+
+  /**
+   * The start-up memory snapshot made at build time, or null: Pyodide
+   * restored from it has IPython imported already.
+   */
+  snapshotUrl: string | null;
 }
 
 /**
@@ -73,20 +79,66 @@ export class StreamRemoteKernel
       : null;
     const phases = new Private.PhaseLog();
     this._phases = phases;
-    await super.initialize(options);
+    try {
+      await super.initialize(options);
+    } catch (error) {
+      if (!this._restored) {
+        throw error;
+      }
+      // a snapshot that does not fit this site must not cost the kernel
+      console.warn(
+        '[jupyterlite-stream] the kernel did not start from the snapshot, starting without it:',
+        error,
+      );
+      const withoutSnapshot: IStreamWorkerOptions = { ...options, snapshotUrl: null };
+      await super.initialize(withoutSnapshot);
+    }
     phases.mark('kernel ready');
   }
 
   protected async initRuntime(options: IStreamWorkerOptions): Promise<void> {
-    await super.initRuntime(options);
-    this._phases?.mark('pyodide loaded');
+    this._restored = !!options.snapshotUrl && (await this._restoreSnapshot(options));
+    if (!this._restored) {
+      await super.initRuntime(options);
+      this._phases?.mark('pyodide loaded');
+    }
     if (this._signal) {
       this._pyodide.setInterruptBuffer(this._signal);
     }
   }
 
   /**
+   * Start Pyodide from the build's memory snapshot.
+   *
+   * @returns false when that failed (the kernel then starts the long way).
+   */
+  private async _restoreSnapshot(options: IStreamWorkerOptions): Promise<boolean> {
+    const snapshot = Private.fetchSnapshot(options.snapshotUrl!);
+    const loadPyodideOptions = {
+      ...options.loadPyodideOptions,
+      _loadSnapshot: snapshot,
+      _snapshotDeserializer: (saved: Private.ISavedReference) =>
+        Private.pyodideMember(saved, () => this._pyodide),
+    };
+    try {
+      await Private.withMemoryFor(snapshot, () =>
+        super.initRuntime({ ...options, loadPyodideOptions }),
+      );
+    } catch (error) {
+      console.warn(
+        '[jupyterlite-stream] the start-up snapshot could not be used, starting without it:',
+        error,
+      );
+      return false;
+    }
+    this._phases?.mark('pyodide restored from snapshot');
+    return true;
+  }
+
+  /**
    * Load every package the kernel needs in one call from the bundled lock.
+   * After a snapshot restore this only writes their files again: the file
+   * system is not part of the snapshot.
    */
   protected async initPackageManager(options: IStreamWorkerOptions): Promise<void> {
     const failures: string[] = [];
@@ -111,11 +163,20 @@ piplite.piplite._PIPLITE_URLS = ${JSON.stringify(options.pipliteUrls)}
 
   protected async initKernel(options: IStreamWorkerOptions): Promise<void> {
     const lines = ['import pyodide_kernel', 'import jupyterlite_stream.runtime'];
-    if (options.mountDrive && this._localPath) {
-      lines.push('import os', `os.chdir(${JSON.stringify(this._localPath)})`);
+    if (this._restored) {
+      lines.push(
+        'jupyterlite_stream.runtime.refresh_after_restore(pyodide_kernel.ipython_shell)',
+      );
     }
     await this._pyodide.runPythonAsync(lines.join('\n'));
-    this._phases?.mark('ipython imported');
+    this._phases?.mark('kernel imported');
+    if (options.mountDrive && this._localPath) {
+      // the notebook's folder in the drive (a round trip to the service worker)
+      this._pyodide.runPython(
+        `import os; os.chdir(${JSON.stringify(this._localPath)})`,
+      );
+      this._phases?.mark('working folder set');
+    }
   }
 
   protected async initGlobals(options: IStreamWorkerOptions): Promise<void> {
@@ -261,6 +322,7 @@ piplite.piplite._PIPLITE_URLS = ${JSON.stringify(options.pipliteUrls)}
   }
 
   private _signal: Int32Array | null = null;
+  private _restored = false;
   private _runtime: any = null;
   private _phases: Private.PhaseLog | null = null;
 }
@@ -276,6 +338,98 @@ namespace Private {
     canInterrupt: boolean;
     sleep(ms: number): boolean;
     phases(): string;
+  }
+
+  /**
+   * The snapshot's bytes; servers that gzip it on the fly hand them over
+   * already unpacked.
+   */
+  export async function fetchSnapshot(url: string): Promise<Uint8Array> {
+    const response = await fetch(url);
+    if (!response.ok) {
+      throw new Error(`${url}: ${response.status} ${response.statusText}`);
+    }
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    if (bytes[0] !== 0x1f || bytes[1] !== 0x8b) {
+      return bytes;
+    }
+    const unpacked = new Blob([bytes])
+      .stream()
+      .pipeThrough(new DecompressionStream('gzip'));
+    return new Uint8Array(await new Response(unpacked).arrayBuffer());
+  }
+
+  /**
+   * Run `start` (which instantiates Pyodide) so that Pyodide's memory can
+   * hold the snapshot: Pyodide 314 restores into the memory its wasm module
+   * exports, which starts smaller than a heap with IPython in it.
+   */
+  export async function withMemoryFor<T>(
+    snapshot: Promise<Uint8Array>,
+    start: () => Promise<T>,
+  ): Promise<T> {
+    const { instantiate, instantiateStreaming } = WebAssembly;
+    const grow = async (result: any) => {
+      const instance =
+        result instanceof WebAssembly.Instance ? result : result.instance;
+      // Pyodide's main module exports its memory; the small helper modules
+      // it instantiates have none
+      const memory = instance?.exports.memory;
+      if (!(memory instanceof WebAssembly.Memory)) {
+        return result;
+      }
+      const missing = (await snapshot).length - memory.buffer.byteLength;
+      if (missing > 0) {
+        memory.grow(Math.ceil(missing / WASM_PAGE_BYTES));
+      }
+      return result;
+    };
+    WebAssembly.instantiate = (async (...args: any[]) =>
+      grow(await (instantiate as any)(...args))) as any;
+    WebAssembly.instantiateStreaming = (async (...args: any[]) =>
+      grow(await (instantiateStreaming as any)(...args))) as any;
+    try {
+      return await start();
+    } finally {
+      WebAssembly.instantiate = instantiate;
+      WebAssembly.instantiateStreaming = instantiateStreaming;
+    }
+  }
+
+  const WASM_PAGE_BYTES = 65536;
+
+  /**
+   * A reference to Pyodide's API (or a member of it) that Python held when
+   * the snapshot was made, saved by name (see make-snapshot.mjs).
+   */
+  export interface ISavedReference {
+    pyodide?: string;
+    api?: string;
+  }
+
+  /**
+   * The restored Pyodide's member a saved reference names. Python gets it
+   * while Pyodide is still starting, so it reaches the member only when used.
+   */
+  export function pyodideMember(saved: ISavedReference, pyodide: () => any): any {
+    const name = saved.api ?? saved.pyodide;
+    const owner = () => (saved.api ? pyodide()._api : pyodide());
+    if (name) {
+      return (...args: any[]) => owner()[name](...args);
+    }
+    // the API object itself: the `pyodide_js` module
+    return new Proxy(
+      {},
+      {
+        get: (_, key) => Reflect.get(owner(), key),
+        has: (_, key) => Reflect.has(owner(), key),
+        ownKeys: () => Reflect.ownKeys(owner()),
+        getOwnPropertyDescriptor: (_, key) => {
+          const found = Reflect.getOwnPropertyDescriptor(owner(), key);
+          return found && { ...found, configurable: true };
+        },
+      },
+    );
   }
 
   /**

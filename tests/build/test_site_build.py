@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from jupyterlite_stream.build.distribution import CDN_TEMPLATE, CORE_FILES, KERNEL_PACKAGES, canon
+from jupyterlite_stream.build.snapshot import SNAPSHOT, STAMP, make_snapshot
 
 from .fakes import file_sha256
 
@@ -157,6 +158,25 @@ def test_kernel_settings(config_data):
     assert ours["pipliteUrls"] == stock["pipliteUrls"]
     assert ours["pipliteUrls"]
     assert config_data["appName"] == "jupyterlite-stream demo"
+
+
+def test_start_up_snapshot(pyodide_dir, config_data):
+    """Made by Node at build time from the site's own Pyodide and wheels; the
+    kernel is told where it is."""
+    ours = config_data["litePluginSettings"]["jupyterlite-stream:kernel"]
+    assert ours["snapshotUrl"] == f"./static/pyodide/{SNAPSHOT}"
+    data = (pyodide_dir / SNAPSHOT).read_bytes()
+    assert data[:2] == b"\x1f\x8b"  # gzip
+    made = json.loads((pyodide_dir / STAMP).read_text())
+    assert made["modules"] > 300  # IPython and what it imports
+    assert made["heapBytes"] > len(data)
+
+
+def test_start_up_snapshot_is_reused_when_nothing_changed(pyodide_dir):
+    before = (pyodide_dir / SNAPSHOT).stat().st_mtime_ns
+    made = make_snapshot(pyodide_dir, list(KERNEL_PACKAGES))
+    assert made["reused"]
+    assert (pyodide_dir / SNAPSHOT).stat().st_mtime_ns == before
 
 
 def test_federated_extension(site, config_data):
