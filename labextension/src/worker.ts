@@ -114,16 +114,18 @@ export class StreamRemoteKernel
    */
   private async _restoreSnapshot(options: IStreamWorkerOptions): Promise<boolean> {
     const snapshot = Private.fetchSnapshot(options.snapshotUrl!);
+    const heap = snapshot.then((read) => read.heap);
     const loadPyodideOptions = {
       ...options.loadPyodideOptions,
-      _loadSnapshot: snapshot,
+      _loadSnapshot: heap,
       _snapshotDeserializer: (saved: Private.ISavedReference) =>
         Private.pyodideMember(saved, () => this._pyodide),
     };
     try {
-      await Private.withMemoryFor(snapshot, () =>
+      await Private.withMemoryFor(heap, () =>
         super.initRuntime({ ...options, loadPyodideOptions }),
       );
+      this._snapshot = await snapshot;
     } catch (error) {
       console.warn(
         '[jupyterlite-stream] the start-up snapshot could not be used, starting without it:',
@@ -141,6 +143,25 @@ export class StreamRemoteKernel
    * system is not part of the snapshot.
    */
   protected async initPackageManager(options: IStreamWorkerOptions): Promise<void> {
+    if (this._snapshot) {
+      // the files the packages installed, from the snapshot: no wheel to unpack
+      Private.writeFiles(this._pyodide, this._snapshot);
+      Object.assign(this._pyodide.loadedPackages, this._snapshot.packages);
+      this._snapshot = null;
+    } else {
+      await this._loadKernelPackages(options);
+    }
+    this._phases?.mark('packages loaded');
+    await this._pyodide.runPythonAsync(`
+import importlib
+importlib.invalidate_caches()
+import piplite.piplite
+piplite.piplite._PIPLITE_DISABLE_PYPI = ${options.disablePyPIFallback ? 'True' : 'False'}
+piplite.piplite._PIPLITE_URLS = ${JSON.stringify(options.pipliteUrls)}
+`);
+  }
+
+  private async _loadKernelPackages(options: IStreamWorkerOptions): Promise<void> {
     const failures: string[] = [];
     await this._pyodide.loadPackage(options.kernelPackages, {
       messageCallback: () => undefined,
@@ -153,12 +174,6 @@ export class StreamRemoteKernel
           ' Rebuild the site with `jupyter lite build` and jupyterlite-stream installed.',
       );
     }
-    this._phases?.mark('packages loaded');
-    await this._pyodide.runPythonAsync(`
-import piplite.piplite
-piplite.piplite._PIPLITE_DISABLE_PYPI = ${options.disablePyPIFallback ? 'True' : 'False'}
-piplite.piplite._PIPLITE_URLS = ${JSON.stringify(options.pipliteUrls)}
-`);
   }
 
   protected async initKernel(options: IStreamWorkerOptions): Promise<void> {
@@ -323,6 +338,7 @@ piplite.piplite._PIPLITE_URLS = ${JSON.stringify(options.pipliteUrls)}
 
   private _signal: Int32Array | null = null;
   private _restored = false;
+  private _snapshot: Private.ISnapshot | null = null;
   private _runtime: any = null;
   private _phases: Private.PhaseLog | null = null;
 }
@@ -341,22 +357,72 @@ namespace Private {
   }
 
   /**
-   * The snapshot's bytes; servers that gzip it on the fly hand them over
+   * A start-up snapshot, as make-snapshot.mjs lays it out.
+   */
+  export interface ISnapshot {
+    heap: Uint8Array;
+    files: [string, Uint8Array][];
+    packages: Record<string, string>;
+  }
+
+  /**
+   * Fetch and read the snapshot; servers that gzip it on the fly hand it over
    * already unpacked.
    */
-  export async function fetchSnapshot(url: string): Promise<Uint8Array> {
+  export async function fetchSnapshot(url: string): Promise<ISnapshot> {
     const response = await fetch(url);
     if (!response.ok) {
       throw new Error(`${url}: ${response.status} ${response.statusText}`);
     }
-    const bytes = new Uint8Array(await response.arrayBuffer());
-    if (bytes[0] !== 0x1f || bytes[1] !== 0x8b) {
-      return bytes;
+    let bytes = new Uint8Array(await response.arrayBuffer());
+    if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
+      const unpacked = new Blob([bytes])
+        .stream()
+        .pipeThrough(new DecompressionStream('gzip'));
+      bytes = new Uint8Array(await new Response(unpacked).arrayBuffer());
     }
-    const unpacked = new Blob([bytes])
-      .stream()
-      .pipeThrough(new DecompressionStream('gzip'));
-    return new Uint8Array(await new Response(unpacked).arrayBuffer());
+    return readSnapshot(bytes);
+  }
+
+  function readSnapshot(bytes: Uint8Array): ISnapshot {
+    const text = new TextDecoder();
+    if (text.decode(bytes.subarray(0, 8)) !== SNAPSHOT_MAGIC) {
+      throw new Error('not a jupyterlite-stream snapshot');
+    }
+    const indexLength = new DataView(bytes.buffer, bytes.byteOffset).getUint32(8, true);
+    const index = JSON.parse(text.decode(bytes.subarray(12, 12 + indexLength)));
+    let at = 12 + indexLength;
+    const files: [string, Uint8Array][] = index.files.map(
+      ([path, size]: [string, number]) => {
+        const data = bytes.subarray(at, at + size);
+        at += size;
+        return [path, data];
+      },
+    );
+    // Pyodide reads the heap's header as 32-bit words: it must stay aligned
+    const heapAt = Math.ceil(at / 16) * 16;
+    if (heapAt + index.heap !== bytes.length) {
+      throw new Error('the snapshot is cut short or padded');
+    }
+    return { heap: bytes.subarray(heapAt), files, packages: index.packages };
+  }
+
+  const SNAPSHOT_MAGIC = 'JLSNAP01';
+
+  /**
+   * Write the snapshot's files into Pyodide's file system.
+   */
+  export function writeFiles(pyodide: any, snapshot: ISnapshot): void {
+    const { FS, PATH } = pyodide;
+    const made = new Set<string>();
+    for (const [path, data] of snapshot.files) {
+      const dir = PATH.dirname(path);
+      if (!made.has(dir)) {
+        FS.mkdirTree(dir);
+        made.add(dir);
+      }
+      FS.writeFile(path, data);
+    }
   }
 
   /**

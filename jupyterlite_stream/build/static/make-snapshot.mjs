@@ -1,12 +1,19 @@
-// Make the kernel's start-up memory snapshot at site build time (Node >= 18).
+// Make the kernel's start-up snapshot at site build time (Node >= 18).
 //
 //   node make-snapshot.mjs <site>/static/pyodide/ '<kernel packages as JSON>' <out.gz>
 //
-// The snapshot is the WebAssembly heap of a Pyodide that has loaded the
+// The snapshot holds the WebAssembly heap of a Pyodide that has loaded the
 // kernel's packages and imported what the worker imports at start
-// (`piplite.piplite`, `pyodide_kernel` with its IPython shell, the runtime).
-// The worker restores it instead of doing all that again (see worker.ts).
-// Prints one JSON line: {modules, heapBytes, fileBytes, ms}.
+// (`piplite.piplite`, `pyodide_kernel` with its IPython shell, the runtime
+// with its state module); the worker restores it instead of doing all that
+// again (see worker.ts). The file system is not part of the heap, so the
+// files the packages installed go along in the same file (gzip of):
+//
+//   'JLSNAP01' | index length (u32 LE) | index JSON | files | padding | heap
+//
+// index: {files: [[path, size], ...], packages: {name: channel}, heap: size};
+// the heap starts at a multiple of 16 bytes.
+// Prints one JSON line: {modules, files, heapBytes, fileBytes, ms}.
 import { writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { pathToFileURL } from 'node:url';
@@ -26,8 +33,12 @@ await pyodide.loadPackage(packages, {
 if (failures.length) {
   throw new Error(`could not load the kernel's packages: ${failures.join('; ')}`);
 }
+const files = installedFiles(pyodide._api.sitepackages);
+const loaded = { ...pyodide.loadedPackages };
+
 pyodide.runPython(`
 import piplite.piplite, pyodide_kernel, jupyterlite_stream.runtime
+import jupyterlite_stream.runtime.state  # imported by runtime.install()
 
 # importlib.metadata caches a zipfile.Path, with an open file, of every zip on
 # sys.path it searched; objects waiting for the cycle collector (a ZipFile,
@@ -42,18 +53,19 @@ const open = pyodide.FS.streams.flatMap((stream, fd) => (stream && fd > 2 ? [str
 if (open.length) {
   throw new Error(`files still open at snapshot time: ${open.join(', ')}`);
 }
-// The package list is JavaScript state, not heap: the worker loads the
-// packages' files again after the restore (the file system is not in the heap).
+// The package list is JavaScript state too: Pyodide wants it empty in a
+// snapshot; the worker fills it in again.
 for (const name of Object.keys(pyodide.loadedPackages)) {
   delete pyodide.loadedPackages[name];
 }
 const modules = pyodide.runPython('import sys; len(sys.modules)');
 const heap = pyodide.makeMemorySnapshot({ serializer: pyodideReference });
-const file = gzipSync(heap, { level: 6 });
+const file = gzipSync(pack(files, loaded, heap), { level: 6 });
 writeFileSync(outFile, file);
 console.log(
   JSON.stringify({
     modules,
+    files: files.length,
     heapBytes: heap.length,
     fileBytes: file.length,
     ms: Math.round(performance.now() - t0),
@@ -86,4 +98,56 @@ function pyodideReference(value) {
     }
   }
   throw new Error(`Python holds a JavaScript object that cannot be saved: ${String(value)}`);
+}
+
+/**
+ * Every file under `root` as [path, bytes]. Compiled extensions would need
+ * Pyodide's dynamic loader after the restore: the kernel's packages have none.
+ */
+function installedFiles(root) {
+  const found = [];
+  const walk = (dir) => {
+    for (const name of pyodide.FS.readdir(dir)) {
+      if (name === '.' || name === '..') {
+        continue;
+      }
+      const path = `${dir}/${name}`;
+      if (pyodide.FS.isDir(pyodide.FS.stat(path).mode)) {
+        walk(path);
+      } else if (/\.so(\.|$)/.test(name)) {
+        throw new Error(`a kernel package has a compiled extension: ${path}`);
+      } else {
+        found.push([path, pyodide.FS.readFile(path)]);
+      }
+    }
+  };
+  walk(root);
+  return found;
+}
+
+/**
+ * The layout described at the top of this file.
+ */
+function pack(files, packages, heap) {
+  const encoder = new TextEncoder();
+  const index = encoder.encode(
+    JSON.stringify({
+      files: files.map(([path, data]) => [path, data.length]),
+      packages,
+      heap: heap.length,
+    }),
+  );
+  const end = 12 + index.length + files.reduce((sum, [, data]) => sum + data.length, 0);
+  const heapAt = Math.ceil(end / 16) * 16;
+  const out = new Uint8Array(heapAt + heap.length);
+  out.set(encoder.encode('JLSNAP01'), 0);
+  new DataView(out.buffer).setUint32(8, index.length, true);
+  out.set(index, 12);
+  let at = 12 + index.length;
+  for (const [, data] of files) {
+    out.set(data, at);
+    at += data.length;
+  }
+  out.set(heap, heapAt);
+  return out;
 }
