@@ -127,6 +127,7 @@ def test_export_restart_import_brings_everything_back(state_page, saved_state):
     ):
         assert line in text
     assert "notes.txt (11 bytes)" in text
+    assert "Packages" not in text  # none installed (cloudpickle is the kernel's own)
     # a file from this browser needs no trust: nothing to tick
     assert preview.locator("input[type=checkbox]").count() == 0
     answer(preview, "Restore")
