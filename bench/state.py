@@ -16,9 +16,10 @@ Memory: the Pyodide wasm heap (`pyodide._module.HEAP8.length`, read from the
 kernel) only grows, so its value after a step is the peak up to then; and the
 browser's memory, the sum of PSS of all Chromium processes, sampled every
 50 ms during each step (its peak).
-The CPython row runs `export_state` / `import_state` of the same runtime in a
-fresh CPython process on the same state (no browser, no page, no copies
-between threads): time and peak RSS.
+The CPython column runs `export_state` (to memory, as the browser does) and
+`import_state` (from the file) of the same runtime on the same state, each in
+a fresh CPython process (no browser, no page, no copies between threads):
+time and peak RSS.
 
 Stock JupyterLite has no state export or import: there is nothing to compare
 with. Results: bench/results/state.json.
@@ -262,43 +263,56 @@ def browser_runs(args, base: str, files: Path) -> list[dict]:
 
 
 # --- the same under CPython ------------------------------------------------------
-CPYTHON = """
+CPYTHON_EXPORT = """
 import io, json, resource, sys, time, zipfile
-from jupyterlite_stream.runtime.state import export_state, import_state
+from jupyterlite_stream.runtime.state import export_state
 def rss():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+out = {{"rss_start": rss()}}
 ns = {{}}
 exec({state!r}, ns)
 ns.pop("__builtins__")
-out = {{"rss_state": rss()}}
+out["rss_state"] = rss()
 t = time.perf_counter()
-report = export_state(namespace=ns, include_files=False, signing_key=None)
+report = export_state(namespace=ns, include_files=False, signing_key=None)  # in memory
 out["export_s"] = time.perf_counter() - t
-out["file_bytes"] = len(report.data)
+out["rss_export"] = rss()
 with zipfile.ZipFile(io.BytesIO(report.data)) as archive:
     out["data_bytes"] = sum(info.file_size for info in archive.infolist())
-out["rss_export"] = rss()
-data = report.data
-del report, ns
-fresh = {{}}
+out["file_bytes"] = len(report.data)
+with open({path!r}, "wb") as f:
+    f.write(report.data)
+print(json.dumps(out))
+"""
+CPYTHON_IMPORT = """
+import json, resource, sys, time
+from jupyterlite_stream.runtime.state import import_state
+def rss():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+out = {{"rss_fresh": rss()}}
+ns = {{}}
 t = time.perf_counter()
-import_state(data, namespace=fresh, trust=False, signing_key=None, file_roots=[])
+import_state({path!r}, namespace=ns, trust=False, signing_key=None, file_roots=[])
 out["import_s"] = time.perf_counter() - t
 out["rss_import"] = rss()
-assert len(fresh["blob"]) == 50 * 2**20 and len(fresh["table"]) == 300_000
+assert len(ns["blob"]) == 50 * 2**20 and len(ns["table"]) == 300_000
 print(json.dumps(out))
 """
 
 
-def cpython_run() -> dict:
-    """One run in a fresh interpreter: ru_maxrss is that process's peak."""
-    done = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(CPYTHON.format(state=STATE))],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    out = json.loads(done.stdout)
+def cpython_run(files: Path) -> dict:
+    """Export in one fresh interpreter (to a file), import that file in
+    another: ru_maxrss is each process's peak."""
+    path = str(files / "cpython-state.zip")
+    out = {}
+    for script in (CPYTHON_EXPORT, CPYTHON_IMPORT):
+        done = subprocess.run(
+            [sys.executable, "-c", textwrap.dedent(script.format(state=STATE, path=path))],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        out.update(json.loads(done.stdout))
     return {k: round(v, 2) if isinstance(v, float) else v for k, v in out.items()}
 
 
@@ -307,7 +321,7 @@ def summarize(runs: list[dict], cpython: list[dict]) -> dict:
     keys = [
         "export_s", "preview_s", "restore_s", "import_s", "file_bytes", "data_bytes", "heap_start",
         "heap_state", "heap_export", "heap_fresh", "heap_import", "browser_pss_export",
-        "browser_pss_import", "build_s",
+        "browser_pss_import", "build_s", "export_others_cpu", "import_others_cpu",
     ]  # fmt: skip
     out = {"browser": {k: spread([r[k] for r in runs]) for k in keys}}
     out["cpython"] = {k: spread([r[k] for r in cpython]) for k in cpython[0]} if cpython else {}
@@ -324,28 +338,29 @@ def print_table(summary: dict, runs: int, cpython_runs: int) -> None:
     def m(entry) -> str:
         return f"{fmt(entry['max'], MiB)} MiB"
 
+    def row(label: str, ours: str, cpython: str = "") -> None:
+        print(f"{label:36s} {ours:>22s} {cpython:>22s}")
+
     print(
         f"\nstate: {fmt(b['data_bytes']['median'], MiB)} MiB of data,"
-        f" a {fmt(b['file_bytes']['median'], MiB)} MiB file; browser: {runs} runs,"
+        f" a {fmt(b['file_bytes']['median'], MiB)} MiB file; time: median (min-max) of"
+        f" {runs} browser / {cpython_runs} CPython runs; memory: max over runs"
     )
-    print(f"median (min-max); CPython: {cpython_runs} runs")
-    print(f"{'':34s} {'browser (ours)':>24s} {'CPython':>24s}")
-    print(f"{'export: click -> file received':34s} {s(b['export_s']):>24s}", end="")
-    print(f" {s(c['export_s']) if c else '-':>24s}")
-    print(f"{'import: file chosen -> preview':34s} {s(b['preview_s']):>24s} {'':>24s}")
-    print(f"{'import: Restore -> report':34s} {s(b['restore_s']):>24s} {'':>24s}")
-    print(f"{'import: total':34s} {s(b['import_s']):>24s}", end="")
-    print(f" {s(c['import_s']) if c else '-':>24s}")
-    print("memory (max over runs)")
-    print(f"{'wasm heap, fresh kernel':34s} {m(b['heap_start']):>24s}")
-    print(f"{'wasm heap, state built':34s} {m(b['heap_state']):>24s}")
-    print(f"{'wasm heap, after export (peak)':34s} {m(b['heap_export']):>24s}", end="")
-    print(f" {m(c['rss_export']) + ' RSS' if c else '-':>24s}")
-    print(f"{'wasm heap, restarted kernel':34s} {m(b['heap_fresh']):>24s}")
-    print(f"{'wasm heap, after import (peak)':34s} {m(b['heap_import']):>24s}", end="")
-    print(f" {m(c['rss_import']) + ' RSS' if c else '-':>24s}")
-    print(f"{'Chromium PSS peak, export':34s} {m(b['browser_pss_export']):>24s}")
-    print(f"{'Chromium PSS peak, import':34s} {m(b['browser_pss_import']):>24s}")
+    row("", "browser (ours)", "CPython 3.11")
+    row("export: click -> file received", s(b["export_s"]), s(c["export_s"]) if c else "-")
+    row("import: file chosen -> preview", s(b["preview_s"]))
+    row("import: Restore -> report", s(b["restore_s"]))
+    row("import: both", s(b["import_s"]), s(c["import_s"]) if c else "-")
+    print("memory: wasm heap (browser), peak RSS (CPython)")
+    row("fresh kernel", m(b["heap_start"]), m(c["rss_start"]) if c else "-")
+    row("state built", m(b["heap_state"]), m(c["rss_state"]) if c else "-")
+    row("after export (peak)", m(b["heap_export"]), m(c["rss_export"]) if c else "-")
+    row("restarted kernel", m(b["heap_fresh"]), m(c["rss_fresh"]) if c else "-")
+    row("after import (peak)", m(b["heap_import"]), m(c["rss_import"]) if c else "-")
+    row("Chromium PSS peak, export", m(b["browser_pss_export"]))
+    row("Chromium PSS peak, import", m(b["browser_pss_import"]))
+    row("others CPU, export / import", f"{b['export_others_cpu']['max']:.0%} / "
+        f"{b['import_others_cpu']['max']:.0%} (max)")  # fmt: skip
     print("Stock JupyterLite has no state export/import: no comparison.")
 
 
@@ -370,7 +385,7 @@ def main() -> None:
         report["runs"] = browser_runs(args, server.base, files)
     finally:
         server.stop()
-    report["cpython_runs"] = [cpython_run() for _ in range(args.cpython_runs)]
+    report["cpython_runs"] = [cpython_run(files) for _ in range(args.cpython_runs)]
     report["summary"] = summarize(report["runs"], report["cpython_runs"])
     print_table(report["summary"], args.runs, args.cpython_runs)
     print(f"results: {write_results('state', report)}")
