@@ -115,9 +115,14 @@ class PeakPss:
         self.interval_s, self.peak = interval_s, 0
         self._stop = threading.Event()
 
-    def _pids(self) -> list[int]:
-        pids = _descendants(os.getpid())
-        return [p for p in pids if "chrom" in _comm(p)]
+    @staticmethod
+    def _pids() -> list[int]:
+        return [p for p in _descendants(os.getpid()) if "chrom" in _comm(p)]
+
+    @classmethod
+    def once(cls) -> int:
+        """The summed PSS now."""
+        return _pss_bytes(cls._pids())
 
     def _sample(self) -> None:
         pids = self._pids()
@@ -183,6 +188,7 @@ def browser_run(lite: LitePage, files: Path, timeout_ms: int) -> dict:
     kernel_print(lite, STATE, timeout_ms)
     run["build_s"] = round(time.perf_counter() - t0, 2)
     run["heap_state"] = heap(lite)
+    run["browser_pss_state"] = PeakPss.once()
     others = OthersCpu()
 
     # export: the click to the whole file in Playwright's hands
@@ -210,6 +216,7 @@ def browser_run(lite: LitePage, files: Path, timeout_ms: int) -> dict:
     # import into a fresh kernel: the click, the picker, the preview, Restore
     restart_kernel(lite)
     run["heap_fresh"] = heap(lite)
+    run["browser_pss_fresh"] = PeakPss.once()
     others.start()
     with PeakPss() as pss:
         with lite.page.expect_file_chooser(timeout=10_000) as chooser:
@@ -321,7 +328,8 @@ def summarize(runs: list[dict], cpython: list[dict]) -> dict:
     keys = [
         "export_s", "preview_s", "restore_s", "import_s", "file_bytes", "data_bytes", "heap_start",
         "heap_state", "heap_export", "heap_fresh", "heap_import", "browser_pss_export",
-        "browser_pss_import", "build_s", "export_others_cpu", "import_others_cpu",
+        "browser_pss_import", "browser_pss_state", "browser_pss_fresh", "build_s",
+        "export_others_cpu", "import_others_cpu",
     ]  # fmt: skip
     out = {"browser": {k: spread([r[k] for r in runs]) for k in keys}}
     out["cpython"] = {k: spread([r[k] for r in cpython]) for k in cpython[0]} if cpython else {}
@@ -357,8 +365,11 @@ def print_table(summary: dict, runs: int, cpython_runs: int) -> None:
     row("after export (peak)", m(b["heap_export"]), m(c["rss_export"]) if c else "-")
     row("restarted kernel", m(b["heap_fresh"]), m(c["rss_fresh"]) if c else "-")
     row("after import (peak)", m(b["heap_import"]), m(c["rss_import"]) if c else "-")
-    row("Chromium PSS peak, export", m(b["browser_pss_export"]))
-    row("Chromium PSS peak, import", m(b["browser_pss_import"]))
+    print("memory: Chromium, all processes (PSS)")
+    row("state built", m(b["browser_pss_state"]))
+    row("export (peak)", m(b["browser_pss_export"]))
+    row("restarted kernel", m(b["browser_pss_fresh"]))
+    row("import (peak)", m(b["browser_pss_import"]))
     row("others CPU, export / import", f"{b['export_others_cpu']['max']:.0%} / "
         f"{b['import_others_cpu']['max']:.0%} (max)")  # fmt: skip
     print("Stock JupyterLite has no state export/import: no comparison.")
