@@ -57,3 +57,22 @@ def run_cell(page, index: int) -> None:
         timeout=60_000,
     )
     page.page.wait_for_timeout(300)
+
+
+def run_new_cell(page, source: str) -> str:
+    """Add a code cell at the end of the notebook, run it as Shift+Enter
+    would, and return its output as shown (the output area's text)."""
+    index = page.page.evaluate(
+        """(source) => { const nb = window.jupyterapp.shell.currentWidget.content;
+          const n = nb.model.sharedModel.cells.length;
+          nb.model.sharedModel.insertCell(n, {cell_type: 'code', source});
+          return n; }""",
+        source,
+    )
+    run_cell(page, index)
+    return page.page.evaluate(
+        """(i) => { const cell = window.jupyterapp.shell.currentWidget.content.widgets[i];
+          return Array.from(cell.node.querySelectorAll('.jp-OutputArea-output'),
+                            (o) => o.innerText).join(''); }""",
+        index,
+    )

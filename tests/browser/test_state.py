@@ -1,11 +1,23 @@
-"""Export the kernel's state to a file and import it back, in the notebook app."""
+"""Export the kernel's state to a file and import it back, in the notebook app,
+as a user does: the toolbar buttons, the download, the browser's file picker
+and the dialogs.
+
+The picker is answered with Playwright's `expect_file_chooser`. The click that
+opens it must not wait for the command: the command only ends after a file was
+chosen and its dialogs answered, so awaiting it (say, `page.evaluate` of
+`app.commands.execute(...)`) inside `expect_file_chooser` blocks forever, before
+`set_files` can run. A locator click returns once the click is dispatched.
+"""
 
 from __future__ import annotations
 
+import os
+import re
+from pathlib import Path
+
 import pytest
 
-from .driver import text_of
-from .notebook import make_notebook, run_all
+from .notebook import make_notebook, run_all, run_new_cell
 
 SETUP = [
     "import sqlite3\n"
@@ -23,6 +35,12 @@ CHECK = (
     "      db.execute('select sum(score) from pupils').fetchone()[0],\n"
     "      open('/home/pyodide/notes.txt').read())"
 )
+RESTORED = "['Ada', 'Grace'] Grace 27 remember me"
+
+EXPORT_BUTTON = "jp-button[data-command='jupyterlite-stream:export-state']"
+IMPORT_BUTTON = "jp-button[data-command='jupyterlite-stream:import-state']"
+SIGNING_KEY = "jupyterlite-stream:state-signing-key"
+REPORT = re.compile(r"Restored (\d+) variables and (\d+) files, skipped (\d+)\.")
 
 
 @pytest.fixture(scope="module")
@@ -34,13 +52,46 @@ def state_page(browser, servers, tmp_path_factory):
     make_notebook(page, "state-demo.ipynb", SETUP)
     run_all(page)
     page.files = tmp_path_factory.mktemp("state-files")
-    # our kernel object, as the Export/Import commands reach it
-    # (the kernel manager's client is our StreamKernelClient)
-    page.page.evaluate("""() => { window.__jlsKernel = (id) =>
-        window.jupyterapp.serviceManager.kernels._kernelAPIClient.getModel(id); }""")
     yield page
     page.context.close()
     assert page.blocked == []
+
+
+@pytest.fixture(scope="module")
+def saved_state(state_page) -> tuple[Path, str]:
+    """The state exported with the toolbar button: the downloaded file, and
+    the text of the dialog listing what could not be saved."""
+    page = state_page
+    with page.page.expect_download() as download:
+        page.page.locator(EXPORT_BUTTON).first.click()
+    name = download.value.suggested_filename
+    assert name.startswith("state-demo-state-") and name.endswith(".zip")
+    path = page.files / name
+    download.value.save_as(path)
+    skipped = dialog(page, "could not be saved")
+    text = skipped.inner_text()
+    answer(skipped, "Ok")
+    return path, text
+
+
+def dialog(page, text: str, timeout_ms: int = 60_000):
+    """The open dialog that shows `text`."""
+    found = page.page.locator(".jp-Dialog", has_text=text)
+    found.wait_for(timeout=timeout_ms)
+    return found
+
+
+def answer(found, button: str) -> None:
+    """Click a button of a dialog and wait until it is gone."""
+    found.get_by_role("button", name=button, exact=True).click()
+    found.wait_for(state="detached", timeout=10_000)
+
+
+def choose_file(page, path: Path) -> None:
+    """Click Import Kernel State and pick `path` in the file picker it opens."""
+    with page.page.expect_file_chooser(timeout=10_000) as chooser:
+        page.page.locator(IMPORT_BUTTON).first.click()
+    chooser.value.set_files(path)
 
 
 def restart_kernel(page) -> None:
@@ -49,76 +100,128 @@ def restart_kernel(page) -> None:
     page.wait_kernel_idle()
 
 
-def run_command(page, command: str) -> None:
-    """Start a command without waiting for it (its dialogs and the file picker
-    wait for the user)."""
-    page.page.evaluate(
-        "(c) => { setTimeout(() => window.jupyterapp.commands.execute(c), 0); }", command
-    )
+def report_counts(found) -> tuple[int, int, int]:
+    """(variables, files, skipped) of the "State imported" dialog."""
+    match = REPORT.search(found.inner_text())
+    assert match, found.inner_text()
+    return tuple(int(n) for n in match.groups())
 
 
-#: call a method of our kernel object (the one behind the notebook) from the page
-KERNEL_CALL = """async ([method, bytes, trust]) => {
-  const app = window.jupyterapp;
-  const id = app.shell.currentWidget.sessionContext.session.kernel.id;
-  const kernel = await window.__jlsKernel(id);
-  const data = new Uint8Array(bytes);
-  const key = localStorage.getItem('jupyterlite-stream:state-signing-key');
-  const call = method === 'preview' ? kernel.previewState(data, key)
-                                    : kernel.restoreState(data, trust, key);
-  return Promise.race([call.then(r => ({ok: r}), e => ({error: String(e.message || e)})),
-                       new Promise(r => setTimeout(() => r({error: 'timeout'}), 30000))]);
-}"""
-
-
-def kernel_call(page, method: str, data: bytes, trust: bool = False) -> dict:
-    return page.page.evaluate(KERNEL_CALL, [method, list(data), trust])
-
-
-def test_export_restart_import_brings_everything_back(state_page):
+def test_export_restart_import_brings_everything_back(state_page, saved_state):
     page = state_page
-    with page.page.expect_download() as download:
-        page.page.locator(
-            "jp-button[data-command='jupyterlite-stream:export-state']"
-        ).first.click()
-    name = download.value.suggested_filename
-    assert name.startswith("state-demo-state-") and name.endswith(".zip")
-    saved = page.files / name
-    download.value.save_as(saved)
+    saved, skipped = saved_state
     # what cannot be saved is shown, not dropped: the closed file `f`
-    skipped = page.page.locator(".jp-Dialog", has_text="could not be saved")
-    skipped.wait_for(timeout=30_000)
-    assert "f:" in skipped.inner_text()
-    skipped.get_by_role("button", name="Ok").click()
+    assert "f:" in skipped
 
     restart_kernel(page)
-    assert text_of(page.execute("print('scores' in globals())")) == "False\n"
+    assert run_new_cell(page, "print('scores' in globals(), 'db' in globals())") == "False False\n"
 
-    data = saved.read_bytes()
-    preview = kernel_call(page, "preview", data)["ok"]
-    assert {v["name"] for v in preview["variables"]} >= {"scores", "best", "db"}
-    assert preview["trusted"] is True  # signed with this browser's key
-    report = kernel_call(page, "restore", data)["ok"]
-    assert set(report["restored"]) >= {"scores", "best", "db"}
+    choose_file(page, saved)
+    preview = dialog(page, f"Import state from {saved.name}?")
+    text = preview.inner_text()
+    assert "exported from this browser" in text  # signed with this browser's key
+    for line in (
+        "scores (dict, json)",
+        "best (function, pickle-code)",
+        "db (sqlite3.Connection, sqlite)",
+    ):
+        assert line in text
+    assert "notes.txt (11 bytes)" in text
+    assert "Packages" not in text  # none installed (cloudpickle is the kernel's own)
+    # a file from this browser needs no trust: nothing to tick
+    assert preview.locator("input[type=checkbox]").count() == 0
+    answer(preview, "Restore")
 
-    state = page.execute(CHECK)
-    assert text_of(state) == "['Ada', 'Grace'] Grace 27 remember me\n"
+    report = dialog(page, "State imported")
+    variables, files, skipped_count = report_counts(report)
+    assert (variables, files, skipped_count) == (4, 1, 1)  # sqlite3 db scores best; notes.txt; f
+    assert "f: not saved in the file" in report.inner_text()
+    answer(report, "Ok")
+
+    assert run_new_cell(page, CHECK) == RESTORED + "\n"
 
 
-def test_broken_file_is_refused_and_keeps_the_variables(state_page):
+def test_a_file_from_another_browser_asks_before_loading_code(state_page, saved_state):
+    """Without this browser's signature, functions load only when the user
+    ticks the box; plain data is restored either way."""
     page = state_page
-    page.execute("kept = 'still here'")
-    result = kernel_call(page, "restore", b"PK\x03\x04 this is not really a zip file")
-    assert "zip" in result["error"].lower()
-    assert text_of(page.execute("print(kept)")) == "still here\n"
+    saved, _ = saved_state
+    own_key = page.page.evaluate("(k) => localStorage.getItem(k)", SIGNING_KEY)
+    page.page.evaluate("(k) => localStorage.setItem(k, 'another browser')", SIGNING_KEY)
+    try:
+        restart_kernel(page)
+        choose_file(page, saved)
+        preview = dialog(page, f"Import state from {saved.name}?")
+        assert "exported from this browser" not in preview.inner_text()
+        trust = preview.locator("label.jp-stream-state-trust")
+        assert "only do this for files from someone you trust" in trust.inner_text()
+        answer(preview, "Restore")  # box not ticked
+        report = dialog(page, "State imported")
+        assert "best: needs trust: this object runs code when loaded" in report.inner_text()
+        answer(report, "Ok")
+        assert run_new_cell(page, "print(sorted(scores), 'best' in globals())") == (
+            "['Ada', 'Grace'] False\n"
+        )
+
+        choose_file(page, saved)
+        preview = dialog(page, f"Import state from {saved.name}?")
+        preview.locator("label.jp-stream-state-trust input[type=checkbox]").check()
+        answer(preview, "Restore")
+        report = dialog(page, "State imported")
+        assert "needs trust" not in report.inner_text()
+        answer(report, "Ok")
+        assert run_new_cell(page, CHECK) == RESTORED + "\n"
+    finally:
+        page.page.evaluate("([k, v]) => localStorage.setItem(k, v)", [SIGNING_KEY, own_key])
+
+
+@pytest.mark.parametrize("broken", ["random bytes", "truncated export"])
+def test_a_broken_file_shows_the_error_and_keeps_the_variables(state_page, saved_state, broken):
+    page = state_page
+    saved, _ = saved_state
+    run_new_cell(
+        page, "kept = 'still here'\ndb.execute(\"insert into pupils values ('Alan', 9)\")"
+    )
+    data = saved.read_bytes()
+    path = page.files / f"{broken.replace(' ', '-')}.zip"
+    path.write_bytes(os.urandom(4096) if broken == "random bytes" else data[: len(data) // 2])
+
+    choose_file(page, path)
+    error = dialog(page, "This state file cannot be imported")
+    text = error.inner_text()
+    assert "not a state file (not a zip, or truncated)" in text
+    assert "Nothing was changed." in text
+    answer(error, "Close")
+
+    assert run_new_cell(page, "print(kept, sorted(scores))") == "still here ['Ada', 'Grace']\n"
+    rows = run_new_cell(page, "print(db.execute('select name from pupils').fetchall())")
+    assert "('Alan',)" in rows
+
+
+def test_import_is_refused_while_a_cell_runs(state_page):
+    """No file picker while a cell runs: the user is told why."""
+    page = state_page
+    run = page.start("import time\ntime.sleep(3)")
+    page.page.wait_for_timeout(500)
+    chosen: list = []
+
+    def picker_opened(chooser) -> None:
+        chosen.append(chooser)
+
+    page.page.on("filechooser", picker_opened)
+    page.page.locator(IMPORT_BUTTON).first.click()
+    found = dialog(page, "A cell is running", 10_000)
+    answer(found, "Close")
+    run.wait(10_000)
+    page.page.remove_listener("filechooser", picker_opened)
+    assert chosen == []
 
 
 def test_export_is_refused_while_a_cell_runs(state_page):
     page = state_page
     run = page.start("import time\ntime.sleep(3)")
     page.page.wait_for_timeout(500)
-    run_command(page, "jupyterlite-stream:export-state")
-    dialog = page.page.locator(".jp-Dialog", has_text="A cell is running")
-    dialog.wait_for(timeout=10_000)
-    dialog.get_by_role("button").first.click()
+    page.page.locator(EXPORT_BUTTON).first.click()
+    found = dialog(page, "A cell is running", 10_000)
+    answer(found, "Close")
     run.wait(10_000)

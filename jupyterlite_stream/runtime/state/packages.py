@@ -13,6 +13,9 @@ import os
 import sys
 
 _startup: set[str] | None = None
+#: loaded by the kernel itself when it needs them (the page's Export/Import
+#: State loads cloudpickle), never installed by the user: not recorded
+_OWN = frozenset({"cloudpickle"})
 
 
 def _canonical(name: str) -> str:
@@ -57,7 +60,7 @@ def user_installed() -> list[dict]:
     return [
         {"name": name, "version": version}
         for name, version in sorted(installed().items())
-        if name not in _startup
+        if name not in _startup and name not in _OWN
     ]
 
 

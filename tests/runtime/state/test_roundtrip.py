@@ -382,3 +382,15 @@ def test_packages_recorded_and_reinstalled_when_trusted():
         "kind": "package",
         "reason": "install failed: RuntimeError: offline",
     }
+
+
+def test_packages_the_kernel_loads_itself_are_not_recorded(monkeypatch):
+    """cloudpickle, loaded by the page's Export/Import State, is not a package
+    the user installed: a state file does not list it."""
+    from jupyterlite_stream.runtime.state import packages
+
+    monkeypatch.setattr(packages, "_startup", {"ipython"})
+    monkeypatch.setattr(
+        packages, "installed", lambda: {"ipython": "9", "cloudpickle": "3.1.2", "tqdm": "4"}
+    )
+    assert packages.user_installed() == [{"name": "tqdm", "version": "4"}]
