@@ -15,26 +15,36 @@ from .interrupt import (
 from .snapshot import refresh_after_restore
 from .streams import install_kernel_output
 
-__all__ = ["install", "begin_cell", "interrupt_await", "exception_name", "refresh_after_restore"]
+__all__ = [
+    "install",
+    "begin_cell",
+    "interrupt_await",
+    "exception_name",
+    "refresh_after_restore",
+    "start_phases",
+]
 
 #: the task of the running cell, for interrupts of awaited coroutines
 cell_tasks = CellTasks()
 
 #: the kernel's IPython shell, once installed
 _shell = None
+#: the worker's bridge, once installed
+_bridge = None
 
 
 def install(kernel, bridge):
     """Set up a fresh `pyodide_kernel` kernel; called once by the worker.
 
     `bridge` is the worker's JavaScript object: `canInterrupt` (the page shares
-    an interrupt buffer) and `sleep(ms) -> bool` (wait on it; True when woken
-    by an interrupt).
+    an interrupt buffer), `sleep(ms) -> bool` (wait on it; True when woken
+    by an interrupt) and `phases() -> str` (the start-up phases, JSON).
     """
     import time
 
-    global _shell
+    global _shell, _bridge
     _shell = kernel.interpreter
+    _bridge = bridge
     shell_class = type(kernel.interpreter)
     install_error_names(shell_class)
     install_error_locations(type(kernel))
@@ -57,6 +67,16 @@ def _install_state_magics(shell):
 def begin_cell(cell_id):
     """Called by the worker before each cell with the id JupyterLab sends."""
     errors.begin_cell(_shell, cell_id)
+
+
+def start_phases() -> list[tuple[str, int]]:
+    """How this kernel started: (phase, milliseconds since the worker began)
+    pairs, as printed to the browser console. Empty outside the browser."""
+    import json
+
+    if _bridge is None:
+        return []
+    return [(phase, ms) for phase, ms in json.loads(_bridge.phases())]
 
 
 def interrupt_await():

@@ -17,11 +17,18 @@ import time
 
 def refresh_after_restore(shell=None) -> None:
     """Reseed what was seeded at build time, read the time zone again and
-    recreate the folders the shell made at build time."""
+    recreate the folders the shell made at build time. Called once the
+    worker's start-up imports are done: the names they left in the user's
+    namespace are the kernel's, hidden as IPython hides its own at start
+    (`%who` and state export skip them)."""
     # the module-level generator behind random.random(), shuffle(), choice()...
     random.seed()
     if hasattr(time, "tzset"):
         time.tzset()
+    if shell is None:
+        return
+    # the shell was made at build time, before these names were bound
+    shell.user_ns_hidden.update(shell.user_ns)
     profile = getattr(shell, "profile_dir", None)
     if profile is not None:
         os.makedirs(profile.location, exist_ok=True)

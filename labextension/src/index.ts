@@ -214,12 +214,17 @@ const errorHighlight: JupyterFrontEndPlugin<void> = {
   id: PluginIDs.errorHighlight,
   description: 'Highlights where an exception happened in the cell editors.',
   autoStart: true,
-  requires: [INotebookTracker, IEditorExtensionRegistry],
+  requires: [IEditorExtensionRegistry],
+  // optional: the REPL app has no notebooks, and nothing to mark
+  optional: [INotebookTracker],
   activate: (
     app: JupyterFrontEnd,
-    tracker: INotebookTracker,
     registry: IEditorExtensionRegistry,
+    tracker: INotebookTracker | null,
   ): void => {
+    if (!tracker) {
+      return;
+    }
     registry.addExtension({
       name: PluginIDs.errorHighlight,
       factory: () =>
@@ -240,16 +245,20 @@ const state: JupyterFrontEndPlugin<void> = {
   id: PluginIDs.state,
   description: "Exports and imports the kernel's variables, files and databases.",
   autoStart: true,
-  requires: [INotebookTracker, IKernelClient],
-  optional: [ITranslator, ICommandPalette, IMainMenu],
+  requires: [IKernelClient],
+  // optional: the REPL app has no notebooks to export from
+  optional: [INotebookTracker, ITranslator, ICommandPalette, IMainMenu],
   activate: (
     app: JupyterFrontEnd,
-    tracker: INotebookTracker,
     kernelClient: IKernelClient,
+    tracker: INotebookTracker | null,
     translator: ITranslator | null,
     palette: ICommandPalette | null,
     mainMenu: IMainMenu | null,
   ): void => {
+    if (!tracker) {
+      return;
+    }
     const trans = (translator ?? nullTranslator).load('jupyterlite_stream');
     const transfer = new StateTransfer({
       currentPanel: () => tracker.currentWidget,

@@ -152,9 +152,8 @@ export class StreamRemoteKernel
       await this._loadKernelPackages(options);
     }
     this._phases?.mark('packages loaded');
+    this._pyodide.pyimport('importlib').invalidate_caches();
     await this._pyodide.runPythonAsync(`
-import importlib
-importlib.invalidate_caches()
 import piplite.piplite
 piplite.piplite._PIPLITE_DISABLE_PYPI = ${options.disablePyPIFallback ? 'True' : 'False'}
 piplite.piplite._PIPLITE_URLS = ${JSON.stringify(options.pipliteUrls)}

@@ -24,6 +24,10 @@ def test_start_phases_are_in_the_console(lite):
     assert seen[-1] == "kernel ready"
     steps = ["packages loaded", "kernel imported", "kernel ready"]
     assert [p for p in seen if p in steps] == steps
+    # the same from Python, for a notebook cell
+    code = "from jupyterlite_stream.runtime import start_phases\nprint(start_phases())"
+    shown = text_of(lite.execute(code))
+    assert shown.startswith(f"[('{first}', ") and "('kernel ready', " in shown
 
 
 def test_kernel_from_the_snapshot_has_everything(lite):

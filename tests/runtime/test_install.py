@@ -78,6 +78,9 @@ class Bridge:
         self.asked.append(ms)
         return self.answer
 
+    def phases(self):
+        return '[["pyodide restored from snapshot", 812], ["kernel ready", 1290]]'
+
 
 class Ask:
     def __init__(self, answer):
@@ -95,6 +98,7 @@ def restore_globals(monkeypatch):
     monkeypatch.setattr(builtins, "input", builtins.input)
     monkeypatch.setattr(getpass, "getpass", getpass.getpass)
     monkeypatch.setattr(time, "sleep", time.sleep)
+    monkeypatch.setattr(runtime, "_bridge", runtime._bridge)
     yield
     runtime.cell_tasks.current = None
 
@@ -270,3 +274,12 @@ def test_bridge_may_be_a_namespace():
     with pytest.raises(KeyboardInterrupt):
         time.sleep(1)
     assert len(waits) == 1
+
+
+def test_start_phases_as_the_worker_logged_them():
+    assert runtime.start_phases() == []  # not started by a worker
+    runtime.install(make_kernel(), Bridge(can_interrupt=True))
+    assert runtime.start_phases() == [
+        ("pyodide restored from snapshot", 812),
+        ("kernel ready", 1290),
+    ]

@@ -29,7 +29,23 @@ def test_ipython_profile_folders_come_back(tmp_path):
 
     class Shell:
         profile_dir = profile
+        user_ns: dict = {}
+        user_ns_hidden: dict = {}
 
     refresh_after_restore(Shell())
     assert (folder / "startup" / "README").is_file()
     assert (folder / "security").is_dir()
+
+
+def test_names_of_the_start_are_hidden_like_ipythons():
+    """The shell was made at build time; what the worker imported after the
+    restore must not look like the user's variables."""
+    import types
+
+    class Shell:
+        profile_dir = None
+        user_ns = {"In": [], "piplite": types.ModuleType("piplite")}
+        user_ns_hidden = {"In": []}
+
+    refresh_after_restore(Shell())
+    assert Shell.user_ns_hidden["piplite"] is Shell.user_ns["piplite"]

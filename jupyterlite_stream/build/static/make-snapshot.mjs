@@ -46,7 +46,7 @@ import jupyterlite_stream.runtime.state  # imported by runtime.install()
 import gc, importlib
 importlib.invalidate_caches()
 gc.collect()
-`);
+`, { globals: pyodide.toPy({}) });  // not in __main__: the user's namespace stays as it was
 // Files stay open in JavaScript (Emscripten's FS), not in the heap: a restored
 // kernel would hold descriptors that point nowhere.
 const open = pyodide.FS.streams.flatMap((stream, fd) => (stream && fd > 2 ? [stream.path] : []));
