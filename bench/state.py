@@ -52,7 +52,7 @@ from common import (
 from playwright.sync_api import sync_playwright
 
 from tests.browser.driver import CHROMIUM, CHROMIUM_ARGS, LitePage, errors_of, text_of
-from tests.browser.notebook import make_notebook
+from tests.browser.notebook import answer, dialog, make_notebook
 
 MiB = 1024 * 1024
 
@@ -171,17 +171,6 @@ def restart_kernel(lite: LitePage) -> None:
     lite.wait_kernel_idle()
 
 
-def dialog(lite: LitePage, text: str, timeout_ms: int):
-    found = lite.page.locator(".jp-Dialog", has_text=text)
-    found.wait_for(timeout=timeout_ms)
-    return found
-
-
-def close(found, button: str) -> None:
-    found.get_by_role("button", name=button, exact=True).click()
-    found.wait_for(state="detached", timeout=10_000)
-
-
 def browser_run(lite: LitePage, files: Path, timeout_ms: int) -> dict:
     run: dict = {"heap_start": heap(lite)}
     t0 = time.perf_counter()
@@ -233,7 +222,7 @@ def browser_run(lite: LitePage, files: Path, timeout_ms: int) -> dict:
     run["import_s"] = round(run["preview_s"] + run["restore_s"], 2)
     run["browser_pss_import"] = pss.peak
     run["report"] = report.inner_text().split("\n")[1]
-    close(report, "Ok")
+    answer(report, "Ok")
     run["heap_import"] = heap(lite)
     got = kernel_print(lite, CHECK, timeout_ms)
     if got != EXPECTED:

@@ -76,3 +76,16 @@ def run_new_cell(page, source: str) -> str:
                             (o) => o.innerText).join(''); }""",
         index,
     )
+
+
+def dialog(page, text: str, timeout_ms: int = 60_000):
+    """The open dialog that shows `text`."""
+    found = page.page.locator(".jp-Dialog", has_text=text)
+    found.wait_for(timeout=timeout_ms)
+    return found
+
+
+def answer(found, button: str) -> None:
+    """Click a button of a dialog and wait until it is gone."""
+    found.get_by_role("button", name=button, exact=True).click()
+    found.wait_for(state="detached", timeout=10_000)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from .notebook import make_notebook, run_all, run_new_cell
+from .notebook import answer, dialog, make_notebook, run_all, run_new_cell
 
 SETUP = [
     "import sqlite3\n"
@@ -72,19 +72,6 @@ def saved_state(state_page) -> tuple[Path, str]:
     text = skipped.inner_text()
     answer(skipped, "Ok")
     return path, text
-
-
-def dialog(page, text: str, timeout_ms: int = 60_000):
-    """The open dialog that shows `text`."""
-    found = page.page.locator(".jp-Dialog", has_text=text)
-    found.wait_for(timeout=timeout_ms)
-    return found
-
-
-def answer(found, button: str) -> None:
-    """Click a button of a dialog and wait until it is gone."""
-    found.get_by_role("button", name=button, exact=True).click()
-    found.wait_for(state="detached", timeout=10_000)
 
 
 def choose_file(page, path: Path) -> None:
