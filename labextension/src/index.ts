@@ -70,6 +70,17 @@ function activateKernel(
   loggerRegistry: ILoggerRegistry | null,
 ): IInterruptStatus {
   const settings = Private.readSettings();
+  // The first kernel's worker boots while the rest of the page loads. Not
+  // before the service worker controls the page: a worker started earlier is
+  // never controlled, and its drive and input() requests would miss it.
+  const serviceWorkerReady = serviceWorkerManager
+    ? within(serviceWorkerManager.ready, SERVICE_WORKER_WAIT_MS)
+    : Promise.resolve();
+  let prestarted = Private.kernelExpected()
+    ? serviceWorkerReady
+        .then(() => import('./kernel'))
+        .then(({ StreamKernel }) => StreamKernel.prestart(settings))
+    : null;
   const status = new Private.InterruptStatus();
   const logger = Private.makeLogger(app, loggerRegistry);
   if (status.support === 'partial') {
@@ -91,13 +102,14 @@ function activateKernel(
       const { StreamKernel } = await import('./kernel');
       // on a first visit the service worker is still starting: the drive and
       // input() need it, so give it a moment
-      if (serviceWorkerManager) {
-        await within(serviceWorkerManager.ready, SERVICE_WORKER_WAIT_MS);
-      }
+      await serviceWorkerReady;
       const mountDrive = !!serviceWorkerManager?.enabled;
+      const taken = prestarted;
+      prestarted = null;
       const kernel = new StreamKernel({
         ...options,
         ...settings,
+        prestarted: taken ? await taken : undefined,
         mountDrive,
         browsingContextId: serviceWorkerManager?.browsingContextId,
         logger,
@@ -309,6 +321,24 @@ namespace Private {
         return;
       }
     }
+  }
+
+  /**
+   * Whether this page starts a kernel as soon as it is loaded: the REPL,
+   * a notebook or console page, JupyterLab opening a notebook. Not on a page
+   * that reloads itself for isolation first (its worker would be lost).
+   */
+  export function kernelExpected(): boolean {
+    const isolation = pluginSettings(PluginIDs.isolation);
+    if (!window.crossOriginIsolated && isolation.serviceWorker !== false) {
+      return false;
+    }
+    const app = window.location.pathname.split('/').slice(-2)[0];
+    const path = new URLSearchParams(window.location.search).get('path') ?? '';
+    return (
+      ['repl', 'notebooks', 'consoles'].includes(app) ||
+      (app === 'lab' && path.endsWith('.ipynb'))
+    );
   }
 
   /**

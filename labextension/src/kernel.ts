@@ -27,10 +27,9 @@ export class StreamKernel extends BaseKernel implements IStreamKernel {
   constructor(options: StreamKernel.IOptions) {
     super(options);
     this._logger = options.logger ?? (() => undefined);
-    this._signal = InterruptSignal.create();
-    this._worker = Private.createModuleWorker(
-      new URL('./stream.worker.js', import.meta.url),
-    );
+    const prestarted = options.prestarted ?? StreamKernel.prestart(options, false);
+    this._signal = prestarted.signal;
+    this._worker = prestarted.worker;
     this._worker.addEventListener('message', (ev) => {
       if (ev.data?._kernelMessage !== undefined) {
         this._onWorkerMessage(ev.data._kernelMessage);
@@ -41,7 +40,7 @@ export class StreamKernel extends BaseKernel implements IStreamKernel {
     this._worker.addEventListener('error', (ev) => {
       this._ready.reject(new Error(`The kernel worker failed to start: ${ev.message}`));
     });
-    this._remote = wrap(this._worker) as Remote<StreamKernel.IRemote>;
+    this._remote = prestarted.remote;
     this._remote
       .initialize(this._workerOptions(options))
       .then(() => this._ready.resolve())
@@ -281,22 +280,12 @@ export class StreamKernel extends BaseKernel implements IStreamKernel {
   }
 
   private _workerOptions(options: StreamKernel.IOptions): IStreamWorkerOptions {
-    const { pyodideUrl } = options;
     return {
-      baseUrl: PageConfig.getBaseUrl(),
-      pyodideUrl,
-      indexUrl: pyodideUrl.slice(0, pyodideUrl.lastIndexOf('/') + 1),
-      pipliteWheelUrl: '',
-      pipliteUrls: options.pipliteUrls,
-      disablePyPIFallback: options.disablePyPIFallback,
+      ...Private.bootOptions(options, this._signal),
       location: this.location,
       mountDrive: options.mountDrive,
-      loadPyodideOptions: options.loadPyodideOptions,
       browsingContextId: options.browsingContextId,
       kernelId: this.id,
-      interruptBuffer: this._signal?.buffer ?? null,
-      kernelPackages: options.kernelPackages,
-      snapshotUrl: options.snapshotUrl,
     };
   }
 
@@ -396,7 +385,50 @@ export namespace StreamKernel {
     kernelPackages: string[];
     snapshotUrl: string | null;
     browsingContextId?: string;
+    /**
+     * A worker started before the kernel was asked for (see `prestart`).
+     */
+    prestarted?: IPrestarted;
     logger?: (options: { payload: ILogPayload; kernelId: string }) => void;
+  }
+
+  /**
+   * The settings a worker needs to boot, before it belongs to a kernel.
+   */
+  export type IBootSettings = Pick<
+    IOptions,
+    | 'pyodideUrl'
+    | 'pipliteUrls'
+    | 'disablePyPIFallback'
+    | 'loadPyodideOptions'
+    | 'kernelPackages'
+    | 'snapshotUrl'
+  >;
+
+  /**
+   * A kernel's worker with its bridge and interrupt signal.
+   */
+  export interface IPrestarted {
+    worker: Worker;
+    remote: Remote<IRemote>;
+    signal: InterruptSignal | null;
+  }
+
+  /**
+   * Start a worker; with `boot`, it loads Pyodide and imports the kernel at
+   * once, while the page is still setting up, for the first kernel to take.
+   */
+  export function prestart(settings: IBootSettings, boot = true): IPrestarted {
+    const signal = InterruptSignal.create();
+    const worker = Private.createModuleWorker(
+      new URL('./stream.worker.js', import.meta.url),
+    );
+    const remote = wrap(worker) as Remote<IRemote>;
+    if (boot) {
+      // a failure shows when the kernel initializes this worker
+      remote.prepare(Private.bootOptions(settings, signal)).catch(() => undefined);
+    }
+    return { worker, remote, signal };
   }
 
   /**
@@ -427,6 +459,31 @@ namespace Private {
    */
   export function createModuleWorker(url: URL): Worker {
     return new Worker(url, { type: 'module' });
+  }
+
+  /**
+   * The worker options that do not depend on the kernel.
+   */
+  export function bootOptions(
+    settings: StreamKernel.IBootSettings,
+    signal: InterruptSignal | null,
+  ): IStreamWorkerOptions {
+    const { pyodideUrl } = settings;
+    return {
+      baseUrl: PageConfig.getBaseUrl(),
+      pyodideUrl,
+      indexUrl: pyodideUrl.slice(0, pyodideUrl.lastIndexOf('/') + 1),
+      pipliteWheelUrl: '',
+      pipliteUrls: settings.pipliteUrls,
+      disablePyPIFallback: settings.disablePyPIFallback,
+      loadPyodideOptions: settings.loadPyodideOptions,
+      kernelPackages: settings.kernelPackages,
+      snapshotUrl: settings.snapshotUrl,
+      interruptBuffer: signal?.buffer ?? null,
+      location: '',
+      mountDrive: false,
+      kernelId: '',
+    };
   }
 
   /**

@@ -39,6 +39,7 @@ export interface IStreamWorkerOptions extends IPyodideWorkerKernel.IOptions {
  * The calls the page makes on the worker, beside the stock kernel requests.
  */
 export interface IStreamWorkerKernel {
+  prepare(options: IStreamWorkerOptions): Promise<void>;
   initialize(options: IStreamWorkerOptions): Promise<void>;
   interruptAwait(): Promise<boolean>;
   exportState(signingKey: string | null): Promise<IStateFile>;
@@ -72,13 +73,17 @@ export class StreamRemoteKernel
     this._logMessage = (msg: any) => postMessage({ _logMessage: msg });
   }
 
+  /**
+   * Start Pyodide, the kernel's packages and imports before the page asks
+   * for a kernel (see `StreamKernel.prestart`); `initialize` then only does
+   * what belongs to one kernel (its drive folder, its globals).
+   */
+  async prepare(options: IStreamWorkerOptions): Promise<void> {
+    await this._bootOnce(options);
+  }
+
   async initialize(options: IStreamWorkerOptions): Promise<void> {
     this._browsingContextId = options.browsingContextId;
-    this._signal = options.interruptBuffer
-      ? new Int32Array(options.interruptBuffer)
-      : null;
-    const phases = new Private.PhaseLog();
-    this._phases = phases;
     try {
       await super.initialize(options);
     } catch (error) {
@@ -90,13 +95,43 @@ export class StreamRemoteKernel
         '[jupyterlite-stream] the kernel did not start from the snapshot, starting without it:',
         error,
       );
+      this._booting = null;
       const withoutSnapshot: IStreamWorkerOptions = { ...options, snapshotUrl: null };
       await super.initialize(withoutSnapshot);
     }
-    phases.mark('kernel ready');
+    this._phases?.mark('kernel ready');
   }
 
+  /**
+   * Pyodide, the packages and the kernel's imports: done by `prepare` when
+   * the page started this worker early, else here.
+   */
   protected async initRuntime(options: IStreamWorkerOptions): Promise<void> {
+    await this._bootOnce(options);
+  }
+
+  protected async initPackageManager(): Promise<void> {
+    // done while booting
+  }
+
+  private _bootOnce(options: IStreamWorkerOptions): Promise<void> {
+    if (!this._booting) {
+      this._signal = options.interruptBuffer
+        ? new Int32Array(options.interruptBuffer)
+        : null;
+      this._phases = new Private.PhaseLog();
+      this._booting = this._boot(options);
+    }
+    return this._booting;
+  }
+
+  private async _boot(options: IStreamWorkerOptions): Promise<void> {
+    await this._startRuntime(options);
+    await this._setUpPackages(options);
+    await this._importKernel();
+  }
+
+  private async _startRuntime(options: IStreamWorkerOptions): Promise<void> {
     this._restored = !!options.snapshotUrl && (await this._restoreSnapshot(options));
     if (!this._restored) {
       await super.initRuntime(options);
@@ -142,7 +177,7 @@ export class StreamRemoteKernel
    * After a snapshot restore this only writes their files again: the file
    * system is not part of the snapshot.
    */
-  protected async initPackageManager(options: IStreamWorkerOptions): Promise<void> {
+  private async _setUpPackages(options: IStreamWorkerOptions): Promise<void> {
     if (this._snapshot) {
       // the files the packages installed, from the snapshot: no wheel to unpack
       Private.writeFiles(this._pyodide, this._snapshot);
@@ -175,7 +210,7 @@ piplite.piplite._PIPLITE_URLS = ${JSON.stringify(options.pipliteUrls)}
     }
   }
 
-  protected async initKernel(options: IStreamWorkerOptions): Promise<void> {
+  private async _importKernel(): Promise<void> {
     const lines = ['import pyodide_kernel', 'import jupyterlite_stream.runtime'];
     if (this._restored) {
       lines.push(
@@ -184,6 +219,9 @@ piplite.piplite._PIPLITE_URLS = ${JSON.stringify(options.pipliteUrls)}
     }
     await this._pyodide.runPythonAsync(lines.join('\n'));
     this._phases?.mark('kernel imported');
+  }
+
+  protected async initKernel(options: IStreamWorkerOptions): Promise<void> {
     if (options.mountDrive && this._localPath) {
       // the notebook's folder in the drive (a round trip to the service worker)
       this._pyodide.runPython(
@@ -222,11 +260,15 @@ piplite.piplite._PIPLITE_URLS = ${JSON.stringify(options.pipliteUrls)}
    */
   async interruptAwait(): Promise<boolean> {
     // clear first, or the helper below takes the interrupt itself
-    this._clearSignal();
-    if (!this._runtime) {
-      return false;
+    const raised = this._signal ? Atomics.exchange(this._signal, 0, 0) : 0;
+    const stopped = !!this._runtime?.interrupt_await();
+    if (!stopped && raised) {
+      // The cell is between two awaits of its start (not yet running its
+      // code, not awaiting in it): put the request back for the code to take.
+      // A cell that already ended clears it when the next one starts.
+      Atomics.store(this._signal!, 0, raised);
     }
-    return !!this._runtime.interrupt_await();
+    return stopped;
   }
 
   /**
@@ -336,6 +378,7 @@ piplite.piplite._PIPLITE_URLS = ${JSON.stringify(options.pipliteUrls)}
   }
 
   private _signal: Int32Array | null = null;
+  private _booting: Promise<void> | null = null;
   private _restored = false;
   private _snapshot: Private.ISnapshot | null = null;
   private _runtime: any = null;
