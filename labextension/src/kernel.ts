@@ -221,6 +221,8 @@ export class StreamKernel extends BaseKernel implements IStreamKernel {
     content: KernelMessage.IExecuteRequestMsg['content'],
   ): Promise<KernelMessage.IExecuteReplyMsg['content']> {
     await this.ready;
+    // a Stop of an earlier cell that came too late must not reach this one
+    this._signal?.clear();
     this._executing = true;
     this._lastInterrupt = -Infinity;
     try {

@@ -242,9 +242,12 @@ piplite.piplite._PIPLITE_URLS = ${JSON.stringify(options.pipliteUrls)}
    * Run a cell; a stale interrupt request must not hit it.
    */
   async execute(content: any, parent: any): Promise<any> {
-    this._clearSignal();
-    // errors are located by cell: JupyterLab sends the cell id with the request
-    this._runtime?.begin_cell(parent?.metadata?.cellId ?? null);
+    // errors are located by cell: JupyterLab sends the cell id with the
+    // request. A Stop may already be pending (the page clears stale ones
+    // before it sends the cell): it is for the cell's code, not this helper.
+    this._holdingSignal(() =>
+      this._runtime?.begin_cell(parent?.metadata?.cellId ?? null),
+    );
     try {
       return await super.execute(content, parent);
     } finally {
@@ -259,16 +262,23 @@ piplite.piplite._PIPLITE_URLS = ${JSON.stringify(options.pipliteUrls)}
    * @returns whether an awaiting cell was interrupted.
    */
   async interruptAwait(): Promise<boolean> {
-    // clear first, or the helper below takes the interrupt itself
+    // When nothing awaited, the cell is between two awaits of its start: the
+    // request goes back for its code to take (an ended cell cleared it).
+    return this._holdingSignal(() => !!this._runtime?.interrupt_await());
+  }
+
+  /**
+   * Run a Python helper with the interrupt request taken out, so that the
+   * helper does not raise it; put it back unless the helper returns true
+   * (it handled the interrupt).
+   */
+  private _holdingSignal<T>(helper: () => T): T {
     const raised = this._signal ? Atomics.exchange(this._signal, 0, 0) : 0;
-    const stopped = !!this._runtime?.interrupt_await();
-    if (!stopped && raised) {
-      // The cell is between two awaits of its start (not yet running its
-      // code, not awaiting in it): put the request back for the code to take.
-      // A cell that already ended clears it when the next one starts.
+    const result = helper();
+    if (raised && result !== true) {
       Atomics.store(this._signal!, 0, raised);
     }
-    return stopped;
+    return result;
   }
 
   /**
