@@ -186,3 +186,18 @@ def write_results(name: str, data: dict, key: str | None = None) -> Path:
         data = {**old, key: data}
     path.write_text(json.dumps(data, indent=2) + "\n")
     return path
+
+
+# --- the command line ------------------------------------------------------------
+def add_site_arguments(ap, stock: bool = False, quiet: bool = False) -> None:
+    """The options the benchmarks share: which sites to build or reuse and,
+    with `quiet`, how quiet the machine must be before each run."""
+    ap.add_argument("--reuse", action="store_true", help="reuse already built sites")
+    ap.add_argument("--ours-dir", type=Path, default=OUR_LITE_DIR)
+    if stock:
+        ap.add_argument("--stock-work", type=Path, default=STOCK_WORK, help="WORK of build.sh")
+    if quiet:
+        ap.add_argument(
+            "--quiet-cpu", type=float, default=0.25, help="max CPU busy share to start"
+        )
+        ap.add_argument("--quiet-wait-s", type=float, default=60, help="max wait for a quiet CPU")

@@ -21,9 +21,8 @@ import argparse
 import random
 import secrets
 import textwrap
-from pathlib import Path
 
-from common import OUR_LITE_DIR, build_our_site, fmt, machine, now, percentile, write_results
+from common import add_site_arguments, build_our_site, fmt, machine, now, percentile, write_results
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import sync_playwright
 
@@ -204,9 +203,8 @@ def print_table(summary: dict, results: dict) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_site_arguments(ap)
     ap.add_argument("--runs", type=int, default=20, help="runs per kind and mode")
-    ap.add_argument("--reuse", action="store_true", help="reuse an already built site")
-    ap.add_argument("--ours-dir", type=Path, default=OUR_LITE_DIR)
     ap.add_argument("--timeout-ms", type=int, default=10_000, help="wait for the error")
     ap.add_argument("--kinds", nargs="+", choices=list(KINDS), default=list(KINDS))
     ap.add_argument("--xmode", help="run %%xmode XMODE first (e.g. Minimal); default: as shipped")

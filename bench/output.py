@@ -24,12 +24,10 @@ from __future__ import annotations
 
 import argparse
 import statistics
-from pathlib import Path
 
 from common import (
-    OUR_LITE_DIR,
-    STOCK_WORK,
     OthersCpu,
+    add_site_arguments,
     build_our_site,
     build_stock_site,
     fmt,
@@ -164,14 +162,10 @@ def print_table(summary: dict) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_site_arguments(ap, stock=True, quiet=True)
     ap.add_argument("--runs", type=int, default=3, help="runs per site")
-    ap.add_argument("--reuse", action="store_true", help="reuse already built sites")
-    ap.add_argument("--ours-dir", type=Path, default=OUR_LITE_DIR)
-    ap.add_argument("--stock-work", type=Path, default=STOCK_WORK, help="WORK of build.sh")
     ap.add_argument("--no-render", action="store_true", help="skip the rendered measure")
     ap.add_argument("--timeout-ms", type=int, default=600_000, help="per cell")
-    ap.add_argument("--quiet-cpu", type=float, default=0.25, help="max CPU busy share to start")
-    ap.add_argument("--quiet-wait-s", type=float, default=60, help="max wait for a quiet CPU")
     args = ap.parse_args()
 
     sites = {

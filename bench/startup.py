@@ -28,9 +28,8 @@ import time
 from pathlib import Path
 
 from common import (
-    OUR_LITE_DIR,
-    STOCK_WORK,
     OthersCpu,
+    add_site_arguments,
     build_our_site,
     build_stock_site,
     fmt,
@@ -262,14 +261,10 @@ def build_sites(args) -> dict[str, Path]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_site_arguments(ap, stock=True, quiet=True)
     ap.add_argument("--runs", type=int, default=5, help="measured runs per variant")
     ap.add_argument("--warm", action="store_true", help="one reused profile instead of cold")
-    ap.add_argument("--reuse", action="store_true", help="reuse already built sites")
-    ap.add_argument("--ours-dir", type=Path, default=OUR_LITE_DIR)
-    ap.add_argument("--stock-work", type=Path, default=STOCK_WORK, help="WORK of build.sh")
     ap.add_argument("--timeout-s", type=float, default=180)
-    ap.add_argument("--quiet-cpu", type=float, default=0.25, help="max CPU busy share to start")
-    ap.add_argument("--quiet-wait-s", type=float, default=60, help="max wait for a quiet CPU")
     args = ap.parse_args()
 
     roots = build_sites(args)

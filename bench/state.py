@@ -39,8 +39,8 @@ import zipfile
 from pathlib import Path
 
 from common import (
-    OUR_LITE_DIR,
     OthersCpu,
+    add_site_arguments,
     build_our_site,
     fmt,
     machine,
@@ -366,13 +366,10 @@ def print_table(summary: dict, runs: int, cpython_runs: int) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_site_arguments(ap, quiet=True)
     ap.add_argument("--runs", type=int, default=3, help="browser runs (a fresh page each)")
     ap.add_argument("--cpython-runs", type=int, default=3)
-    ap.add_argument("--reuse", action="store_true", help="reuse an already built site")
-    ap.add_argument("--ours-dir", type=Path, default=OUR_LITE_DIR)
     ap.add_argument("--timeout-ms", type=int, default=300_000, help="per step")
-    ap.add_argument("--quiet-cpu", type=float, default=0.25, help="max CPU busy share to start")
-    ap.add_argument("--quiet-wait-s", type=float, default=60, help="max wait for a quiet CPU")
     args = ap.parse_args()
 
     from tests.browser.server import SiteServer

@@ -21,9 +21,8 @@ from __future__ import annotations
 
 import argparse
 import statistics
-from pathlib import Path
 
-from common import OUR_LITE_DIR, build_our_site, fmt, machine, now, spread, write_results
+from common import add_site_arguments, build_our_site, fmt, machine, now, spread, write_results
 from playwright.sync_api import sync_playwright
 
 from tests.browser.driver import CHROMIUM, CHROMIUM_ARGS, LitePage, errors_of, text_of
@@ -127,9 +126,8 @@ def print_table(summary: dict) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_site_arguments(ap)
     ap.add_argument("--runs", type=int, default=5, help="runs of each loop")
-    ap.add_argument("--reuse", action="store_true", help="reuse an already built site")
-    ap.add_argument("--ours-dir", type=Path, default=OUR_LITE_DIR)
     ap.add_argument("--timeout-ms", type=int, default=300_000, help="per cell")
     args = ap.parse_args()
 

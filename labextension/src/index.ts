@@ -199,9 +199,8 @@ const isolation: JupyterFrontEndPlugin<void> = {
     app: JupyterFrontEnd,
     serviceWorkerManager: IServiceWorkerManager | null,
   ): Promise<void> => {
-    const settings = Private.pluginSettings(PluginIDs.isolation);
     const guard = new IsolationGuard({
-      enabled: settings.serviceWorker !== false,
+      enabled: Private.isolationByServiceWorker(),
       serviceWorkerManager,
       storage: window.sessionStorage,
       reload: () => window.location.reload(),
@@ -329,8 +328,7 @@ namespace Private {
    * that reloads itself for isolation first (its worker would be lost).
    */
   export function kernelExpected(): boolean {
-    const isolation = pluginSettings(PluginIDs.isolation);
-    if (!window.crossOriginIsolated && isolation.serviceWorker !== false) {
+    if (!window.crossOriginIsolated && isolationByServiceWorker()) {
       return false;
     }
     const app = window.location.pathname.split('/').slice(-2)[0];
@@ -342,7 +340,15 @@ namespace Private {
   }
 
   /**
-   * The kernel settings from `litePluginSettings` in jupyter-lite.json.
+   * Whether the site may isolate pages through its service worker (the
+   * default; `"serviceWorker": false` in the isolation plugin's settings).
+   */
+  export function isolationByServiceWorker(): boolean {
+    return pluginSettings(PluginIDs.isolation).serviceWorker !== false;
+  }
+
+  /**
+   * A plugin's settings from `litePluginSettings` in jupyter-lite.json.
    */
   export function pluginSettings(id: string): Record<string, any> {
     const all = JSON.parse(PageConfig.getOption('litePluginSettings') || '{}');

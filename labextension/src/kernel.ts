@@ -27,7 +27,7 @@ export class StreamKernel extends BaseKernel implements IStreamKernel {
   constructor(options: StreamKernel.IOptions) {
     super(options);
     this._logger = options.logger ?? (() => undefined);
-    const prestarted = options.prestarted ?? StreamKernel.prestart(options, false);
+    const prestarted = options.prestarted ?? Private.startWorker();
     this._signal = prestarted.signal;
     this._worker = prestarted.worker;
     this._worker.addEventListener('message', (ev) => {
@@ -417,20 +417,16 @@ export namespace StreamKernel {
   }
 
   /**
-   * Start a worker; with `boot`, it loads Pyodide and imports the kernel at
-   * once, while the page is still setting up, for the first kernel to take.
+   * Start a worker that loads Pyodide and imports the kernel at once, while
+   * the page is still setting up, for the first kernel to take.
    */
-  export function prestart(settings: IBootSettings, boot = true): IPrestarted {
-    const signal = InterruptSignal.create();
-    const worker = Private.createModuleWorker(
-      new URL('./stream.worker.js', import.meta.url),
-    );
-    const remote = wrap(worker) as Remote<IRemote>;
-    if (boot) {
-      // a failure shows when the kernel initializes this worker
-      remote.prepare(Private.bootOptions(settings, signal)).catch(() => undefined);
-    }
-    return { worker, remote, signal };
+  export function prestart(settings: IBootSettings): IPrestarted {
+    const started = Private.startWorker();
+    // a failure shows when the kernel initializes this worker
+    started.remote
+      .prepare(Private.bootOptions(settings, started.signal))
+      .catch(() => undefined);
+    return started;
   }
 
   /**
@@ -461,6 +457,15 @@ namespace Private {
    */
   export function createModuleWorker(url: URL): Worker {
     return new Worker(url, { type: 'module' });
+  }
+
+  /**
+   * A new kernel worker with its bridge and interrupt signal.
+   */
+  export function startWorker(): StreamKernel.IPrestarted {
+    const worker = createModuleWorker(new URL('./stream.worker.js', import.meta.url));
+    const remote = wrap(worker) as Remote<StreamKernel.IRemote>;
+    return { worker, remote, signal: InterruptSignal.create() };
   }
 
   /**

@@ -126,28 +126,38 @@ export class StreamRemoteKernel
   }
 
   private async _boot(options: IStreamWorkerOptions): Promise<void> {
-    await this._startRuntime(options);
-    await this._setUpPackages(options);
+    const snapshot = await this._startRuntime(options);
+    this._restored = snapshot !== null;
+    await this._setUpPackages(options, snapshot);
     await this._importKernel();
   }
 
-  private async _startRuntime(options: IStreamWorkerOptions): Promise<void> {
-    this._restored = !!options.snapshotUrl && (await this._restoreSnapshot(options));
-    if (!this._restored) {
+  /**
+   * @returns the snapshot Pyodide was restored from, or null.
+   */
+  private async _startRuntime(
+    options: IStreamWorkerOptions,
+  ): Promise<Private.ISnapshot | null> {
+    const snapshot = options.snapshotUrl ? await this._restoreSnapshot(options) : null;
+    if (!snapshot) {
       await super.initRuntime(options);
       this._phases?.mark('pyodide loaded');
     }
     if (this._signal) {
       this._pyodide.setInterruptBuffer(this._signal);
     }
+    return snapshot;
   }
 
   /**
    * Start Pyodide from the build's memory snapshot.
    *
-   * @returns false when that failed (the kernel then starts the long way).
+   * @returns the snapshot, or null when that failed (the kernel then starts
+   * the long way).
    */
-  private async _restoreSnapshot(options: IStreamWorkerOptions): Promise<boolean> {
+  private async _restoreSnapshot(
+    options: IStreamWorkerOptions,
+  ): Promise<Private.ISnapshot | null> {
     const snapshot = Private.fetchSnapshot(options.snapshotUrl!);
     const heap = snapshot.then((read) => read.heap);
     const loadPyodideOptions = {
@@ -160,16 +170,15 @@ export class StreamRemoteKernel
       await Private.withMemoryFor(heap, () =>
         super.initRuntime({ ...options, loadPyodideOptions }),
       );
-      this._snapshot = await snapshot;
     } catch (error) {
       console.warn(
         '[jupyterlite-stream] the start-up snapshot could not be used, starting without it:',
         error,
       );
-      return false;
+      return null;
     }
     this._phases?.mark('pyodide restored from snapshot');
-    return true;
+    return snapshot;
   }
 
   /**
@@ -177,12 +186,14 @@ export class StreamRemoteKernel
    * After a snapshot restore this only writes their files again: the file
    * system is not part of the snapshot.
    */
-  private async _setUpPackages(options: IStreamWorkerOptions): Promise<void> {
-    if (this._snapshot) {
+  private async _setUpPackages(
+    options: IStreamWorkerOptions,
+    snapshot: Private.ISnapshot | null,
+  ): Promise<void> {
+    if (snapshot) {
       // the files the packages installed, from the snapshot: no wheel to unpack
-      Private.writeFiles(this._pyodide, this._snapshot);
-      Object.assign(this._pyodide.loadedPackages, this._snapshot.packages);
-      this._snapshot = null;
+      Private.writeFiles(this._pyodide, snapshot);
+      Object.assign(this._pyodide.loadedPackages, snapshot.packages);
     } else {
       await this._loadKernelPackages(options);
     }
@@ -239,7 +250,8 @@ piplite.piplite._PIPLITE_URLS = ${JSON.stringify(options.pipliteUrls)}
   }
 
   /**
-   * Run a cell; a stale interrupt request must not hit it.
+   * Run a cell; an interrupt request left after it ends must not hit the
+   * next one.
    */
   async execute(content: any, parent: any): Promise<any> {
     // errors are located by cell: JupyterLab sends the cell id with the
@@ -390,7 +402,6 @@ piplite.piplite._PIPLITE_URLS = ${JSON.stringify(options.pipliteUrls)}
   private _signal: Int32Array | null = null;
   private _booting: Promise<void> | null = null;
   private _restored = false;
-  private _snapshot: Private.ISnapshot | null = null;
   private _runtime: any = null;
   private _phases: Private.PhaseLog | null = null;
 }
