@@ -50,6 +50,13 @@ export class InterruptSignal {
   }
 
   /**
+   * Whether a request is raised and not yet taken by Python.
+   */
+  get pending(): boolean {
+    return Atomics.load(this._cells, 0) !== 0;
+  }
+
+  /**
    * Forget a pending request, so an interrupt that came while nothing was
    * running cannot kill the next cell.
    */

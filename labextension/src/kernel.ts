@@ -98,6 +98,7 @@ export class StreamKernel extends BaseKernel implements IStreamKernel {
       return;
     }
     this._lastInterrupt = now;
+    this._stopRequested = true;
     this._signal?.raise();
     const answeredInput = this._answerInputInterrupted();
     // The worker only reads this message once Python yields: at once when the
@@ -107,6 +108,9 @@ export class StreamKernel extends BaseKernel implements IStreamKernel {
       this._remote.interruptAwait(),
       Private.delay(StreamKernel.AWAIT_CANCEL_TIMEOUT_MS).then(() => false),
     ]);
+    if (answeredInput || stopped) {
+      this._stopRequested = false;
+    }
     if (!this._signal && !answeredInput && !stopped && this._executing) {
       this._interruptFailed.emit();
     }
@@ -168,7 +172,14 @@ export class StreamKernel extends BaseKernel implements IStreamKernel {
   ): Promise<KernelMessage.IInputReplyMsg> {
     const pending = new PromiseDelegate<Private.InputAnswer>();
     this._input = pending;
-    this.inputRequest(request.content, request.parent_header as any);
+    if (this._stopRequested && (this._signal?.pending ?? true)) {
+      // Stop came before this prompt reached the page and nothing took it
+      this._stopRequested = false;
+      this._signal?.clear();
+      pending.resolve({ value: '', interrupted: true });
+    } else {
+      this.inputRequest(request.content, request.parent_header as any);
+    }
     const answer = await pending.promise;
     this._input = null;
     return KernelMessage.createMessage<KernelMessage.IInputReplyMsg>({
@@ -223,6 +234,7 @@ export class StreamKernel extends BaseKernel implements IStreamKernel {
     await this.ready;
     // a Stop of an earlier cell that came too late must not reach this one
     this._signal?.clear();
+    this._stopRequested = false;
     this._executing = true;
     this._lastInterrupt = -Infinity;
     try {
@@ -343,6 +355,9 @@ export class StreamKernel extends BaseKernel implements IStreamKernel {
   private _executing = false;
   private _lastInterrupt = -Infinity;
   private _input: PromiseDelegate<Private.InputAnswer> | null = null;
+  // Stop was pressed for the running cell and no pending input() or await
+  // took it: an input() the cell asks for next is answered as interrupted
+  private _stopRequested = false;
   private _interruptFailed = new Signal<this, void>(this);
 }
 

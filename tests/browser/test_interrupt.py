@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from .driver import errors_of, text_of
 
@@ -123,7 +124,10 @@ def test_fifty_interrupt_cycles(fresh_lite):
         wait_until_running(page, run)
         page.page.wait_for_timeout(rng.randint(0, 200))
         page.interrupt()
-        state = run.wait(timeout_ms=10_000)
+        try:
+            state = run.wait(timeout_ms=10_000)
+        except PlaywrightTimeoutError:
+            raise AssertionError(f"cycle {cycle} not stopped: {run.state()}") from None
         assert errors_of(state) == ["KeyboardInterrupt"], (cycle, state["iopub"])
     assert text_of(page.execute("print(counter)")) == "50\n"
 
