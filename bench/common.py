@@ -53,7 +53,7 @@ def build_our_site(
         plugins["jupyterlite-stream:isolation"] = {"serviceWorker": False}
     (lite_dir / "jupyter-lite.json").write_text(json.dumps(config, indent=2))
     _run_quietly(
-        [sys.executable, "-m", "jupyterlite_stream.build.cli", "build",
+        [sys.executable, "-m", "jupyterlite_stream.builder.cli", "build",
          "--contents", str(REPO / "content"), "--output-dir", str(out)],
         cwd=lite_dir,
     )  # fmt: skip

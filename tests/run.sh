@@ -6,9 +6,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
-if [ ! -x /usr/bin/chromium ] || ! command -v npm > /dev/null; then
+# Install only what is missing: a machine's own Node.js (e.g. from NodeSource,
+# which carries npm) conflicts with Debian's `npm` package.
+missing=()
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v node > /dev/null || missing+=(nodejs)
+command -v npm > /dev/null || missing+=(npm)
+if [ ${#missing[@]} -gt 0 ]; then
   as_root apt-get update -qq
-  as_root apt-get install -y -qq chromium nodejs npm > /dev/null
+  as_root apt-get install -y -qq "${missing[@]}" > /dev/null
 fi
 
 [ -x .venv/bin/python ] || python3 -m venv .venv

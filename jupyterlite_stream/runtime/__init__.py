@@ -2,7 +2,7 @@
 
 It is loaded by the kernel's worker at start (`install`) and stays importable
 under CPython, where its pieces are unit-tested with ipykernel. Nothing here
-imports the build-time code in `jupyterlite_stream.build`.
+imports the build-time code in `jupyterlite_stream.builder`.
 """
 
 from . import errors

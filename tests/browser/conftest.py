@@ -37,7 +37,7 @@ def build_site(lite_dir: Path, config: dict | None = None) -> Path:
     else:
         (lite_dir / "jupyter-lite.json").write_text(json.dumps(config))
     out = lite_dir / "_output"
-    command = [sys.executable, "-m", "jupyterlite_stream.build.cli", "build"]
+    command = [sys.executable, "-m", "jupyterlite_stream.builder.cli", "build"]
     command += ["--contents", str(REPO / "content"), "--output-dir", str(out)]
     subprocess.run(command, cwd=lite_dir, check=True, stdout=subprocess.DEVNULL)
     return out

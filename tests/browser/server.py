@@ -8,7 +8,7 @@ import http.server
 import mimetypes
 import threading
 
-from jupyterlite_stream.build.headers import ISOLATION_HEADERS
+from jupyterlite_stream.builder.headers import ISOLATION_HEADERS
 
 mimetypes.add_type("text/javascript", ".mjs")
 mimetypes.add_type("text/javascript", ".js")

@@ -259,7 +259,7 @@ def test_public_names():
 def test_runtime_does_not_import_build_code():
     code = (
         "import sys, jupyterlite_stream.runtime; "
-        "print(sorted(m for m in sys.modules if m.startswith('jupyterlite_stream.build') "
+        "print(sorted(m for m in sys.modules if m.startswith('jupyterlite_stream.builder') "
         "or m.split('.')[0] in ('jupyterlite_core', 'traitlets', 'doit')))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -1,4 +1,4 @@
-"""`jupyterlite_stream.build.addon.StreamAddon` with a real (unstarted)
+"""`jupyterlite_stream.builder.addon.StreamAddon` with a real (unstarted)
 LiteManager: the config patch, the source choice and the assemble action."""
 
 from __future__ import annotations
@@ -10,15 +10,15 @@ import pytest
 from doit.exceptions import TaskFailed
 from jupyterlite_core.manager import LiteManager
 
-from jupyterlite_stream.build import snapshot
-from jupyterlite_stream.build.addon import (
+from jupyterlite_stream.builder import snapshot
+from jupyterlite_stream.builder.addon import (
     KERNEL_PLUGIN_ID,
     STOCK_KERNEL_PLUGIN_ID,
     VENDORED_PYODIDE,
     StreamAddon,
 )
-from jupyterlite_stream.build.distribution import CDN_TEMPLATE, KERNEL_PACKAGES, LOCK
-from jupyterlite_stream.build.runtime_wheel import runtime_files
+from jupyterlite_stream.builder.distribution import CDN_TEMPLATE, KERNEL_PACKAGES, LOCK
+from jupyterlite_stream.builder.runtime_wheel import runtime_files
 
 from .fakes import file_sha256
 
@@ -225,7 +225,7 @@ def test_assemble_custom_cdn(manager):
     assert lock["packages"]["numpy"]["file_name"].startswith(mirror)
 
 
-# -- _snapshot (the real one is made by tests/build/test_site_build.py) ----------------------
+# -- _snapshot (the real one is made by tests/builder/test_site_build.py) ----------------------
 
 
 def test_snapshot_switched_off_removes_an_old_one(addon, tmp_path, caplog):

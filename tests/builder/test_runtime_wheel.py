@@ -1,4 +1,4 @@
-"""`jupyterlite_stream.build.runtime_wheel`: the wheel of the in-kernel runtime."""
+"""`jupyterlite_stream.builder.runtime_wheel`: the wheel of the in-kernel runtime."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import zipfile
 import pytest
 
 import jupyterlite_stream
-from jupyterlite_stream.build.distribution import wheel_entry
-from jupyterlite_stream.build.runtime_wheel import build_runtime_wheel
+from jupyterlite_stream.builder.distribution import wheel_entry
+from jupyterlite_stream.builder.runtime_wheel import build_runtime_wheel
 
 VERSION = jupyterlite_stream.__version__
 DIST_INFO = f"jupyterlite_stream-{VERSION}.dist-info"
@@ -52,7 +52,7 @@ def test_wheel_holds_package_and_runtime(names, repo):
 
 
 def test_wheel_leaves_build_code_out(names):
-    assert not [n for n in names if n.startswith("jupyterlite_stream/build/")]
+    assert not [n for n in names if n.startswith("jupyterlite_stream/builder/")]
     assert not [n for n in names if n.startswith(("jupyterlite_stream/labextension/",))]
     assert not [n for n in names if n.startswith("jupyterlite_stream/pyodide/")]
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
@@ -125,7 +125,7 @@ def test_wheel_installs_and_imports(wheel, tmp_path):
         "print(jupyterlite_stream.__file__)\n"
         "print(callable(jupyterlite_stream.runtime.install))\n"
         "try:\n"
-        "    import jupyterlite_stream.build\n"
+        "    import jupyterlite_stream.builder\n"
         "    print('build importable')\n"
         "except ImportError:\n"
         "    print('no build')\n"

@@ -8,7 +8,7 @@ import tarfile
 import zipfile
 from pathlib import Path
 
-from jupyterlite_stream.build.distribution import CORE_FILES
+from jupyterlite_stream.builder.distribution import CORE_FILES
 
 
 def file_sha256(path: Path) -> str:

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from jupyterlite_stream.build.distribution import CDN_TEMPLATE, CORE_FILES, KERNEL_PACKAGES, canon
-from jupyterlite_stream.build.snapshot import SNAPSHOT, STAMP, make_snapshot
+from jupyterlite_stream.builder.distribution import CDN_TEMPLATE, CORE_FILES, KERNEL_PACKAGES, canon
+from jupyterlite_stream.builder.snapshot import SNAPSHOT, STAMP, make_snapshot
 
 from .fakes import file_sha256
 
@@ -48,7 +48,7 @@ def lite_build(lite_dir: Path, *args: str) -> subprocess.CompletedProcess:
         [
             sys.executable,
             "-m",
-            "jupyterlite_stream.build.cli",
+            "jupyterlite_stream.builder.cli",
             "build",
             "--contents",
             str(content),

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from jupyterlite_stream.build.headers import ISOLATION_HEADERS, write_header_configs
+from jupyterlite_stream.builder.headers import ISOLATION_HEADERS, write_header_configs
 
 EXPECTED = {
     "Cross-Origin-Opener-Policy": "same-origin",

@@ -1,12 +1,12 @@
-"""`jupyterlite_stream.build.vendor`: which packages of Pyodide's lock are
+"""`jupyterlite_stream.builder.vendor`: which packages of Pyodide's lock are
 vendored (no network: only `closure` and `canon`)."""
 
 from __future__ import annotations
 
 import pytest
 
-from jupyterlite_stream.build import distribution, vendor
-from jupyterlite_stream.build.vendor import canon, closure
+from jupyterlite_stream.builder import distribution, vendor
+from jupyterlite_stream.builder.vendor import canon, closure
 
 #: a lock's "packages", keyed like vendor.main keys it (canonical names)
 LOCK = {

@@ -8,8 +8,8 @@ import sys
 import pytest
 from jupyterlite_core.app import LiteServeApp
 
-from jupyterlite_stream.build import cli
-from jupyterlite_stream.build.headers import ISOLATION_HEADERS
+from jupyterlite_stream.builder import cli
+from jupyterlite_stream.builder.headers import ISOLATION_HEADERS
 
 
 class Calls(list):
@@ -163,7 +163,7 @@ def test_bad_port(calls):
 
 def test_module_help_runs():
     run = subprocess.run(
-        [sys.executable, "-m", "jupyterlite_stream.build.cli", "serve", "--help"],
+        [sys.executable, "-m", "jupyterlite_stream.builder.cli", "serve", "--help"],
         capture_output=True,
         text=True,
         timeout=60,

@@ -1,4 +1,4 @@
-"""`jupyterlite_stream.build.distribution`: opening a Pyodide distribution and
+"""`jupyterlite_stream.builder.distribution`: opening a Pyodide distribution and
 assembling the one a site serves, on tiny fake distributions."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import tarfile
 
 import pytest
 
-from jupyterlite_stream.build.distribution import (
+from jupyterlite_stream.builder.distribution import (
     CORE_FILES,
     LOCK,
     Distribution,
