@@ -12,7 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from jupyterlite_stream.builder.distribution import CDN_TEMPLATE, CORE_FILES, KERNEL_PACKAGES, canon
+from jupyterlite_stream.builder.distribution import (
+    CDN_TEMPLATE,
+    CORE_FILES,
+    KERNEL_PACKAGES,
+    canon,
+)
 from jupyterlite_stream.builder.snapshot import SNAPSHOT, STAMP, make_snapshot
 
 from .fakes import file_sha256
