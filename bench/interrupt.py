@@ -18,6 +18,9 @@ Results go to bench/results/interrupt.json (interrupt-<xmode>.json with --xmode)
 from __future__ import annotations
 
 import argparse
+import contextlib
+import multiprocessing
+import os
 import random
 import secrets
 import textwrap
@@ -39,6 +42,21 @@ KINDS = {
         "while True:\n    try:\n        n = sum(range(100))\n    except Exception:\n        pass"
     ),
     "input()": "input('nobody answers: ')",  # started with stdin=None: no reply is sent
+    # a generator (bytecode): `sum(itertools.count())` runs in C alone, where
+    # no Stop reaches it, in CPython (Ctrl-C) as in Pyodide
+    "sum(count())": "def count():\n    n = 0\n    while True:\n        yield n\n        n += 1\n"
+    "sum(count())",
+    "print flood": "i = 0\nwhile True:\n    print(i)\n    i += 1",
+    "long-line flood": "while True:\n    print('x' * 5000)",
+    "tqdm loop": (
+        "from tqdm import tqdm\nimport time\nfor i in tqdm(range(10**9)):\n    time.sleep(0.001)"
+    ),
+    "display flood": "import itertools\nfor i in itertools.count():\n    display(i)",
+    # a repr written in Python (as most libraries' are) over a million rows
+    "huge repr": (
+        "from collections import namedtuple\nRow = namedtuple('Row', 'n square')\n"
+        "print([Row(n, n * n) for n in range(1_000_000)])"
+    ),
 }
 # without isolation there is no shared interrupt signal: Stop reaches a cell
 # only when it awaits (the worker is free to read the request) or waits for input
@@ -90,6 +108,26 @@ def open_kernel_with_state(browser, base: str, isolated: bool, xmode: str | None
     if xmode:  # the traceback style decides much of the latency (see README)
         lite.execute(f"%xmode {xmode}")
     return lite, token
+
+
+@contextlib.contextmanager
+def cpu_hogs(count: int):
+    """`count` processes that keep a core busy each, for as long as the block
+    runs (a loaded laptop: another browser tab, an antivirus scan)."""
+    hogs = [multiprocessing.Process(target=_spin, daemon=True) for _ in range(count)]
+    for hog in hogs:
+        hog.start()
+    try:
+        yield
+    finally:
+        for hog in hogs:
+            hog.terminate()
+            hog.join()
+
+
+def _spin() -> None:
+    while True:
+        pass
 
 
 def interrupt_once(lite: LitePage, code: str, delay_s: float, timeout_ms: int) -> dict:
@@ -208,23 +246,37 @@ def main() -> None:
     ap.add_argument("--timeout-ms", type=int, default=10_000, help="wait for the error")
     ap.add_argument("--kinds", nargs="+", choices=list(KINDS), default=list(KINDS))
     ap.add_argument("--xmode", help="run %%xmode XMODE first (e.g. Minimal); default: as shipped")
+    ap.add_argument("--modes", nargs="+", choices=list(MODES), default=list(MODES))
+    ap.add_argument(
+        "--load",
+        choices=["quiet", "loaded", "both"],
+        default="quiet",
+        help="loaded: a busy process per core beside the browser, as on a school laptop",
+    )
     args = ap.parse_args()
 
     roots = {sw: build_our_site(args.ours_dir, args.reuse, sw) for sw in (True, False)}
     report = {"date": now(), "machine": machine(), "runs_per_kind": args.runs,
               "xmode": args.xmode, "runs": {}}  # fmt: skip
+    loads = ["quiet", "loaded"] if args.load == "both" else [args.load]
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            for mode, (sw_isolation, headers, isolated) in MODES.items():
-                print(f"{mode}:", flush=True)
-                kinds = [k for k in args.kinds if isolated or k in PLAIN_KINDS]
-                server = SiteServer(roots[sw_isolation], isolated=headers)
-                report["runs"][mode] = {"first": None, "kinds": {}}
-                try:
-                    measure_mode(browser, server.base, isolated, kinds, args, report["runs"][mode])
-                finally:
-                    server.stop()
+            for load in loads:
+                with cpu_hogs(os.cpu_count() if load == "loaded" else 0):
+                    for mode in args.modes:
+                        sw_isolation, headers, isolated = MODES[mode]
+                        name = mode if load == "quiet" else f"{mode}, loaded"
+                        print(f"{name}:", flush=True)
+                        kinds = [k for k in args.kinds if isolated or k in PLAIN_KINDS]
+                        server = SiteServer(roots[sw_isolation], isolated=headers)
+                        report["runs"][name] = {"first": None, "kinds": {}}
+                        try:
+                            measure_mode(
+                                browser, server.base, isolated, kinds, args, report["runs"][name]
+                            )
+                        finally:
+                            server.stop()
             browser.close()
     except SystemExit as failure:
         report["failed"] = str(failure)

@@ -5,21 +5,25 @@ under CPython, where its pieces are unit-tested with ipykernel. Nothing here
 imports the build-time code in `jupyterlite_stream.builder`.
 """
 
+import sys
+
 from . import errors
 from .errors import exception_name, install_error_locations, install_error_names
 from .interrupt import (
     CellTasks,
+    UserCodeGate,
     interruptible_sleep,
     stdin_reader,
 )
 from .snapshot import refresh_after_restore
-from .streams import install_kernel_output
+from .streams import install_kernel_output, output
 
 __all__ = [
     "install",
     "begin_cell",
     "interrupt_await",
     "exception_name",
+    "output_limit",
     "refresh_after_restore",
     "start_phases",
 ]
@@ -38,7 +42,9 @@ def install(kernel, bridge):
 
     `bridge` is the worker's JavaScript object: `canInterrupt` (the page shares
     an interrupt buffer), `sleep(ms) -> bool` (wait on it; True when woken
-    by an interrupt) and `phases() -> str` (the start-up phases, JSON).
+    by an interrupt), `arm(on)` (let the buffer reach Python, or not: see
+    `UserCodeGate`), `outputLimit` (the site's bounds, JSON) and
+    `phases() -> str` (the start-up phases, JSON).
     """
     import time
 
@@ -52,9 +58,43 @@ def install(kernel, bridge):
     cell_tasks.track(type(kernel))
     if bridge.canInterrupt:
         time.sleep = interruptible_sleep(bridge.sleep)
+        from IPython.core import interactiveshell
+
+        UserCodeGate(bridge.arm).install(interactiveshell)
     _install_state_magics(kernel.interpreter)
     # last: it wraps the time.sleep and the input()/getpass setters installed above
     install_kernel_output(kernel)
+    _configure_output_limit(bridge.outputLimit)
+
+
+def _configure_output_limit(settings_json):
+    """The site's output bounds; a wrong setting is named in the browser
+    console and the defaults stay."""
+    import json
+
+    if output.limit is None:  # no pyodide_kernel streams (unit tests' stand-ins)
+        return
+    try:
+        settings = json.loads(settings_json or "{}")
+        if not isinstance(settings, dict):
+            raise ValueError(f"output limit: expected an object, not {settings!r}")
+        output.limit.configure(**settings)
+    except (ValueError, TypeError) as error:
+        print(f"[jupyterlite-stream] outputLimit setting ignored: {error}", file=sys.__stderr__)
+
+
+def output_limit(**bounds):
+    """Change how much one cell shows: `lines`, `chars` (stream text) and
+    `displays` (new displays) per cell; None or 0 switches a bound off.
+    Returns the bounds now in force.
+
+        output_limit(lines=100_000)     # a long listing
+        output_limit(lines=None, chars=None)  # everything (the page may slow down)
+    """
+    if output.limit is None:
+        raise RuntimeError("output_limit() works in the jupyterlite-stream kernel only")
+    output.limit.configure(**bounds)
+    return dict(output.limit.bounds)
 
 
 def _install_state_magics(shell):
@@ -67,6 +107,8 @@ def _install_state_magics(shell):
 def begin_cell(cell_id):
     """Called by the worker before each cell with the id JupyterLab sends."""
     errors.begin_cell(_shell, cell_id)
+    if output.limit is not None:
+        output.limit.begin_cell()
 
 
 def start_phases() -> list[tuple[str, int]]:

@@ -6,8 +6,10 @@ no bytecode, so each gets its own wake-up here.
 """
 
 import asyncio
+import inspect
 import math
 import time
+from types import CodeType
 
 
 def interruptible_sleep(wait):
@@ -103,3 +105,88 @@ def innermost_waiter(task):
     if waiter is None or waiter.done():
         return None
     return waiter
+
+
+class UserCodeGate:
+    """Let a Stop reach Python only while the user's own code runs.
+
+    Pyodide raises KeyboardInterrupt at the next bytecode check once the page
+    writes the interrupt buffer, wherever Python is. Outside the cell's code
+    (the kernel preparing the cell, IPython formatting a traceback, the event
+    loop between two awaits, a completion request) a KeyboardInterrupt skips
+    the kernel's reply and leaves the cell busy forever. So the worker hands
+    the buffer to Pyodide only inside the code objects IPython executes
+    (`arm(True)` ... `arm(False)`, counted, for nested cells), and a Stop that
+    comes while the gate is shut waits in the buffer for the cell's code:
+    before its first line it stops it there, after its last line the next
+    cell clears it.
+    """
+
+    def __init__(self, arm):
+        self._arm = arm
+
+    def install(self, module):
+        """Make `module` (IPython's interactiveshell, whose `run_code` runs
+        every cell) execute code objects through the gate: a module global
+        shadows the builtin `exec`/`eval` for that module alone."""
+        module.exec = self.exec
+        module.eval = self.eval
+
+    def exec(self, source, *args, **kwargs):
+        if not isinstance(source, CodeType):
+            return exec(source, *args, **kwargs)
+        self._arm(True)
+        try:
+            return exec(source, *args, **kwargs)
+        finally:
+            self._arm(False)
+
+    def eval(self, source, *args, **kwargs):
+        if not isinstance(source, CodeType):
+            return eval(source, *args, **kwargs)
+        self._arm(True)
+        try:
+            result = eval(source, *args, **kwargs)
+        finally:
+            self._arm(False)
+        # a cell with top-level `await` evaluates to a coroutine: its code
+        # runs when IPython awaits it, one step at a time
+        if inspect.iscoroutine(result):
+            return GatedCoroutine(result, self._arm)
+        return result
+
+
+class GatedCoroutine:
+    """A coroutine whose steps run with the gate open: a Stop reaches the
+    cell's own frames, never the event loop between two of its steps (an
+    awaiting cell is stopped by `CellTasks.interrupt` instead)."""
+
+    def __init__(self, coroutine, arm):
+        self._coroutine = coroutine
+        self._arm = arm
+
+    def __await__(self):
+        return self
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return self.send(None)
+
+    def send(self, value):
+        self._arm(True)
+        try:
+            return self._coroutine.send(value)
+        finally:
+            self._arm(False)
+
+    def throw(self, *exc_info):
+        self._arm(True)
+        try:
+            return self._coroutine.throw(*exc_info)
+        finally:
+            self._arm(False)
+
+    def close(self):
+        return self._coroutine.close()

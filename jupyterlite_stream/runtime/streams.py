@@ -24,6 +24,8 @@ The page is still sent each stream's text in order, under the stream's own
 import sys
 import time
 
+from .output_limit import OutputLimit
+
 #: a write this many seconds after the last send sends the buffer
 FLUSH_INTERVAL = 0.05
 #: this much text waiting is sent at once
@@ -39,10 +41,17 @@ class Coalescer:
         self._parts = []
         self._size = 0
         self._sent_at = float("-inf")
+        #: an `OutputLimit` the text must fit in, or None
+        self.limit = None
 
     def write(self, stream, text):
         if not isinstance(text, str):
             raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        written = len(text)
+        if self.limit is not None:
+            text = self.limit.admit_text(text)
+            if not text:
+                return written
         if stream is not self._stream:
             self.flush()
             self._stream = stream
@@ -50,7 +59,7 @@ class Coalescer:
         self._size += len(text)
         if self._size >= MAX_PENDING_CHARS or self._clock() - self._sent_at >= FLUSH_INTERVAL:
             self.flush()
-        return len(text)
+        return written
 
     def flush(self):
         """Send what waits, as one message."""
@@ -89,8 +98,10 @@ def install_kernel_output(kernel):
     from .tqdm_line import install_tqdm_line_mode
 
     shell = kernel.interpreter
+    output.limit = OutputLimit(publish_note)
     coalesce_streams(type(lite.stdout_stream), output)
     flush_before_displays(type(shell.display_pub), output)
+    limit_displays(type(shell.display_pub), output.limit)
     flush_after_cells(type(kernel), output)
     flush_before_input(type(shell), output)
     time.sleep = flushing_first(time.sleep, output)
@@ -145,8 +156,36 @@ def flush_after_cells(kernel_class, coalescer):
             return await run(kernel, code)
         finally:
             coalescer.flush()
+            if coalescer.limit is not None:
+                coalescer.limit.end_cell()
 
     kernel_class.run = run_and_flush
+
+
+def limit_displays(publisher_class, limit):
+    """New displays past the cell's limit are dropped (and counted in the
+    note); updates of shown ones pass, and a `clear_output` starts again."""
+    publish = publisher_class.publish
+    clear_output = publisher_class.clear_output
+
+    def publish_within_limit(publisher, data, *args, **kwargs):
+        if kwargs.get("update") or limit.admit_display():
+            return publish(publisher, data, *args, **kwargs)
+        return None
+
+    def clear_and_count_again(publisher, *args, **kwargs):
+        limit.cleared()
+        return clear_output(publisher, *args, **kwargs)
+
+    publisher_class.publish = publish_within_limit
+    publisher_class.clear_output = clear_and_count_again
+
+
+def publish_note(text, display_id, update):
+    """Show (or update) the output limit's note under the cell's output."""
+    from IPython.display import publish_display_data
+
+    publish_display_data({"text/plain": text}, transient={"display_id": display_id}, update=update)
 
 
 def flush_before_input(shell_class, coalescer):

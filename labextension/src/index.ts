@@ -374,6 +374,8 @@ namespace Private {
       loadPyodideOptions,
       kernelPackages: (config.kernelPackages ?? DEFAULT_KERNEL_PACKAGES) as string[],
       snapshotUrl: config.snapshotUrl ? absolute(config.snapshotUrl) : null,
+      // checked by the kernel, which names a wrong value in the console
+      outputLimit: config.outputLimit,
     };
   }
 

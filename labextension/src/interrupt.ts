@@ -16,7 +16,9 @@ export class InterruptSignal {
     if (!InterruptSignal.isSupported()) {
       return null;
     }
-    return new InterruptSignal(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
+    return new InterruptSignal(
+      new SharedArrayBuffer(InterruptSignal.CELLS * Int32Array.BYTES_PER_ELEMENT),
+    );
   }
 
   /**
@@ -45,8 +47,17 @@ export class InterruptSignal {
    * next check, and a worker blocked in `Atomics.wait` wakes at once.
    */
   raise(): void {
+    Atomics.add(this._cells, InterruptSignal.STOPS, 1);
     Atomics.store(this._cells, 0, InterruptSignal.SIGINT);
     Atomics.notify(this._cells, 0);
+  }
+
+  /**
+   * How many Stops were raised so far: the worker stamps its output with
+   * it, so output sent before the latest Stop can be told apart.
+   */
+  get stops(): number {
+    return InterruptSignal.stopsIn(this._cells);
   }
 
   /**
@@ -75,4 +86,18 @@ export namespace InterruptSignal {
    * The value Pyodide understands as SIGINT.
    */
   export const SIGINT = 2;
+
+  /**
+   * The cells of the shared memory: [0] the request Pyodide polls (and
+   * `Atomics.wait` sleeps on), [STOPS] the count of Stops.
+   */
+  export const CELLS = 2;
+  export const STOPS = 1;
+
+  /**
+   * The count of Stops in a signal's cells (0 without a signal).
+   */
+  export function stopsIn(cells: Int32Array | null): number {
+    return cells ? Atomics.load(cells, STOPS) : 0;
+  }
 }

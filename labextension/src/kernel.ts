@@ -32,7 +32,7 @@ export class StreamKernel extends BaseKernel implements IStreamKernel {
     this._worker = prestarted.worker;
     this._worker.addEventListener('message', (ev) => {
       if (ev.data?._kernelMessage !== undefined) {
-        this._onWorkerMessage(ev.data._kernelMessage);
+        this._onWorkerMessage(ev.data._kernelMessage, ev.data.stops ?? 0);
       } else if (ev.data?._logMessage !== undefined) {
         this._logger({ payload: ev.data._logMessage, kernelId: this.id });
       }
@@ -91,13 +91,9 @@ export class StreamKernel extends BaseKernel implements IStreamKernel {
     if (!this._executing) {
       return;
     }
-    // A second Stop right after the first would hit Python while it formats
-    // the first KeyboardInterrupt's traceback: one interrupt per moment.
-    const now = performance.now();
-    if (now - this._lastInterrupt < StreamKernel.INTERRUPT_DEBOUNCE_MS) {
-      return;
-    }
-    this._lastInterrupt = now;
+    // Every Stop counts: the worker lets the signal reach Python only while
+    // the cell's own code runs, so a second one cannot hit the kernel while
+    // it reports the first.
     this._stopRequested = true;
     this._signal?.raise();
     const answeredInput = this._answerInputInterrupted();
@@ -236,7 +232,6 @@ export class StreamKernel extends BaseKernel implements IStreamKernel {
     this._signal?.clear();
     this._stopRequested = false;
     this._executing = true;
-    this._lastInterrupt = -Infinity;
     try {
       const result = await this._remote.execute(content, this.parent);
       result.execution_count = this.executionCount;
@@ -298,6 +293,7 @@ export class StreamKernel extends BaseKernel implements IStreamKernel {
       ...Private.bootOptions(options, this._signal),
       location: this.location,
       mountDrive: options.mountDrive,
+      outputLimit: options.outputLimit,
       browsingContextId: options.browsingContextId,
       kernelId: this.id,
     };
@@ -317,8 +313,19 @@ export class StreamKernel extends BaseKernel implements IStreamKernel {
 
   /**
    * Turn a worker message into the matching kernel message.
+   *
+   * @param stops The Stops the worker had seen when it sent the message:
+   * output sent before the latest Stop is dropped, so that the page does
+   * not go on showing (and rendering) a runaway loop's backlog.
    */
-  private _onWorkerMessage(msg: any): void {
+  private _onWorkerMessage(msg: any, stops: number): void {
+    if (
+      this._signal &&
+      stops < this._signal.stops &&
+      Private.OUTPUT_MESSAGES.has(msg.type)
+    ) {
+      return;
+    }
     const parent = msg.parentHeader;
     switch (msg.type) {
       case 'stream':
@@ -353,7 +360,6 @@ export class StreamKernel extends BaseKernel implements IStreamKernel {
   private _remote: Remote<StreamKernel.IRemote>;
   private _ready = new PromiseDelegate<void>();
   private _executing = false;
-  private _lastInterrupt = -Infinity;
   private _input: PromiseDelegate<Private.InputAnswer> | null = null;
   // Stop was pressed for the running cell and no pending input() or await
   // took it: an input() the cell asks for next is answered as interrupted
@@ -383,11 +389,6 @@ export namespace StreamKernel {
     'A cell is running. Wait until it finishes (or stop it), then try again.';
 
   /**
-   * Interrupts closer together than this count as one.
-   */
-  export const INTERRUPT_DEBOUNCE_MS = 500;
-
-  /**
    * The options of a StreamKernel.
    */
   export interface IOptions extends IKernel.IOptions {
@@ -401,6 +402,10 @@ export namespace StreamKernel {
     };
     kernelPackages: string[];
     snapshotUrl: string | null;
+    /**
+     * The bound on one cell's output (`outputLimit` in the kernel's settings).
+     */
+    outputLimit?: Record<string, number | null>;
     browsingContextId?: string;
     /**
      * A worker started before the kernel was asked for (see `prestart`).
@@ -464,6 +469,17 @@ namespace Private {
    * How a pending `input()` was answered.
    */
   export type InputAnswer = { value: string; interrupted: boolean };
+
+  /**
+   * The worker messages that are a cell's output.
+   */
+  export const OUTPUT_MESSAGES = new Set([
+    'stream',
+    'display_data',
+    'update_display_data',
+    'clear_output',
+    'execute_result',
+  ]);
 
   /**
    * Start the prebuilt worker bundle as a module worker. The indirection

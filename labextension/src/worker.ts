@@ -13,6 +13,8 @@ import { KernelMessage } from '@jupyterlab/services';
 import type { IPyodideWorkerKernel } from '@jupyterlite/pyodide-kernel/lib/tokens';
 import { PyodideRemoteKernel } from '@jupyterlite/pyodide-kernel/lib/worker';
 
+import { InterruptSignal } from './interrupt';
+
 /**
  * The options the page hands to the worker at start.
  */
@@ -33,6 +35,11 @@ export interface IStreamWorkerOptions extends IPyodideWorkerKernel.IOptions {
    * restored from it has IPython imported already.
    */
   snapshotUrl: string | null;
+
+  /**
+   * The site's bound on one cell's output (see runtime/output_limit.py).
+   */
+  outputLimit?: Record<string, number | null>;
 }
 
 /**
@@ -68,8 +75,14 @@ export class StreamRemoteKernel
 {
   constructor() {
     super();
-    // plain postMessage in a shape comlink ignores (as the stock comlink worker)
-    this._sendWorkerMessage = (msg: any) => postMessage({ _kernelMessage: msg });
+    // plain postMessage in a shape comlink ignores (as the stock comlink
+    // worker), stamped with the Stops seen so far: the page drops output that
+    // was sent before a Stop it has not shown yet
+    this._sendWorkerMessage = (msg: any) =>
+      postMessage({
+        _kernelMessage: msg,
+        stops: InterruptSignal.stopsIn(this._signal),
+      });
     this._logMessage = (msg: any) => postMessage({ _logMessage: msg });
   }
 
@@ -143,9 +156,7 @@ export class StreamRemoteKernel
       await super.initRuntime(options);
       this._phases?.mark('pyodide loaded');
     }
-    if (this._signal) {
-      this._pyodide.setInterruptBuffer(this._signal);
-    }
+    // the signal reaches Python only while a cell's own code runs (see arm)
     return snapshot;
   }
 
@@ -246,7 +257,7 @@ piplite.piplite._PIPLITE_URLS = ${JSON.stringify(options.pipliteUrls)}
     await super.initGlobals(options);
     const runtime = this._pyodide.pyimport('jupyterlite_stream.runtime');
     this._runtime = runtime;
-    runtime.install(this._kernel, this._makeBridge());
+    runtime.install(this._kernel, this._makeBridge(options));
   }
 
   /**
@@ -255,14 +266,27 @@ piplite.piplite._PIPLITE_URLS = ${JSON.stringify(options.pipliteUrls)}
    */
   async execute(content: any, parent: any): Promise<any> {
     // errors are located by cell: JupyterLab sends the cell id with the
-    // request. A Stop may already be pending (the page clears stale ones
-    // before it sends the cell): it is for the cell's code, not this helper.
-    this._holdingSignal(() =>
-      this._runtime?.begin_cell(parent?.metadata?.cellId ?? null),
-    );
+    // request. A Stop already pending waits for the cell's code (the gate
+    // is shut while this helper runs).
+    this._runtime?.begin_cell(parent?.metadata?.cellId ?? null);
     try {
       return await super.execute(content, parent);
+    } catch (error) {
+      // the page must get a reply whatever happened, or the cell stays busy
+      const reply = Private.errorReply(error);
+      this._sendWorkerMessage({
+        parentHeader: parent?.header,
+        bundle: {
+          ename: reply.ename,
+          evalue: reply.evalue,
+          traceback: reply.traceback,
+        },
+        type: 'execute_error',
+      });
+      return reply;
     } finally {
+      this._armed = 0;
+      Private.setInterruptBuffer(this._pyodide, null);
       this._clearSignal();
     }
   }
@@ -376,10 +400,12 @@ piplite.piplite._PIPLITE_URLS = ${JSON.stringify(options.pipliteUrls)}
   /**
    * The functions the Python runtime calls back into.
    */
-  private _makeBridge(): Private.IBridge {
+  private _makeBridge(options: IStreamWorkerOptions): Private.IBridge {
     const signal = this._signal;
     return {
       canInterrupt: !!signal,
+      arm: (on: boolean): void => this._arm(on),
+      outputLimit: JSON.stringify(options.outputLimit ?? {}),
       sleep: (ms: number): boolean => {
         if (!signal) {
           return false;
@@ -393,6 +419,16 @@ piplite.piplite._PIPLITE_URLS = ${JSON.stringify(options.pipliteUrls)}
     };
   }
 
+  /**
+   * Open (or shut) the gate between the interrupt signal and Python: open
+   * only while the cell's own code runs (runtime.interrupt.UserCodeGate),
+   * counted for cells that run cells.
+   */
+  private _arm(on: boolean): void {
+    this._armed = Math.max(this._armed + (on ? 1 : -1), 0);
+    Private.setInterruptBuffer(this._pyodide, this._armed > 0 ? this._signal : null);
+  }
+
   private _clearSignal(): void {
     if (this._signal) {
       Atomics.store(this._signal, 0, 0);
@@ -400,6 +436,7 @@ piplite.piplite._PIPLITE_URLS = ${JSON.stringify(options.pipliteUrls)}
   }
 
   private _signal: Int32Array | null = null;
+  private _armed = 0;
   private _booting: Promise<void> | null = null;
   private _restored = false;
   private _runtime: any = null;
@@ -415,8 +452,32 @@ namespace Private {
    */
   export interface IBridge {
     canInterrupt: boolean;
+    arm(on: boolean): void;
+    outputLimit: string;
     sleep(ms: number): boolean;
     phases(): string;
+  }
+
+  /**
+   * Hand Pyodide the interrupt signal, or none: then it does not even look
+   * for one (no cost to the code that runs meanwhile).
+   */
+  export function setInterruptBuffer(pyodide: any, signal: Int32Array | null): void {
+    pyodide.setInterruptBuffer(signal ?? undefined);
+  }
+
+  /**
+   * The reply of a cell whose run failed outside Python's own error handling.
+   */
+  export function errorReply(error: any): any {
+    // a PythonError's type is the Python class; its message the traceback
+    const ename: string = error?.type ?? error?.name ?? 'Error';
+    const lines = String(error?.message ?? error)
+      .trim()
+      .split('\n');
+    const evalue = lines[lines.length - 1].replace(`${ename}: `, '').replace(ename, '');
+    console.warn('[jupyterlite-stream] the cell ended outside the kernel:', error);
+    return { status: 'error', ename, evalue, traceback: [`${ename}: ${evalue}`] };
   }
 
   /**

@@ -111,10 +111,29 @@ def test_write_prints_and_a_broken_loop_stops_its_line(lite):
 
 
 def test_a_print_loop_is_coalesced_and_complete(lite):
-    state = lite.execute("for i in range(100_000):\n    print(i)\n", timeout_ms=120_000)
+    code = (
+        "from jupyterlite_stream.runtime import output_limit\n"
+        "kept = output_limit()\n"
+        "output_limit(lines=None, chars=None)\n"
+        "for i in range(100_000):\n    print(i)\n"
+        "output_limit(**kept);"
+    )
+    state = lite.execute(code, timeout_ms=120_000)
     messages = streams_of(state)
     assert len(messages) < 1000, len(messages)
     assert text_of(state) == "".join(f"{i}\n" for i in range(100_000))
+
+
+def test_a_long_print_loop_shows_its_first_lines_and_a_note(lite):
+    state = lite.execute("for i in range(100_000):\n    print(i)\n", timeout_ms=120_000)
+    assert text_of(state) == "".join(f"{i}\n" for i in range(10_000))
+    notes = [
+        m["content"]["data"]["text/plain"]
+        for m in state["iopub"]
+        if m["type"] in ("display_data", "update_display_data")
+    ]
+    assert notes[-1].startswith("output limited: 90,000 more lines (")
+    assert "write it to a file" in notes[-1]
 
 
 def test_stdout_and_stderr_keep_their_order(lite):

@@ -69,10 +69,15 @@ def make_kernel():
 class Bridge:
     """The worker's JavaScript bridge."""
 
-    def __init__(self, can_interrupt, answer=False):
+    def __init__(self, can_interrupt, answer=False, output_limit="{}"):
         self.canInterrupt = can_interrupt
         self.answer = answer
         self.asked: list[float] = []
+        self.armed: list[bool] = []
+        self.outputLimit = output_limit
+
+    def arm(self, on):
+        self.armed.append(on)
 
     def sleep(self, ms):
         self.asked.append(ms)
@@ -99,6 +104,11 @@ def restore_globals(monkeypatch):
     monkeypatch.setattr(getpass, "getpass", getpass.getpass)
     monkeypatch.setattr(time, "sleep", time.sleep)
     monkeypatch.setattr(runtime, "_bridge", runtime._bridge)
+    # the gate shadows exec/eval in IPython's shell module (see UserCodeGate)
+    from IPython.core import interactiveshell
+
+    monkeypatch.setattr(interactiveshell, "exec", exec, raising=False)
+    monkeypatch.setattr(interactiveshell, "eval", eval, raising=False)
     yield
     runtime.cell_tasks.current = None
 
@@ -269,7 +279,12 @@ def test_runtime_does_not_import_build_code():
 def test_bridge_may_be_a_namespace():
     """The bridge is a JsProxy in the kernel: attribute access only."""
     waits = []
-    bridge = SimpleNamespace(canInterrupt=True, sleep=lambda ms: waits.append(ms) or True)
+    bridge = SimpleNamespace(
+        canInterrupt=True,
+        sleep=lambda ms: waits.append(ms) or True,
+        arm=lambda on: None,
+        outputLimit="{}",
+    )
     runtime.install(make_kernel(), bridge)
     with pytest.raises(KeyboardInterrupt):
         time.sleep(1)
