@@ -24,7 +24,17 @@ const packages = JSON.parse(packagesJson);
 const t0 = performance.now();
 const { loadPyodide } = await import(pathToFileURL(`${indexURL}pyodide.mjs`).href);
 
-const pyodide = await loadPyodide({ indexURL, _makeSnapshot: true });
+// A browser-like start: Emscripten takes the program name (sys.executable,
+// $_) from process.argv[1] under Node, which is this script's path on the
+// build machine; in a browser it is './this.program'. LANG is the one
+// Chromium's en-US gives (the worker sets the browser's own at restore).
+// Nothing from process.env reaches Pyodide.
+process.argv.length = 1;
+const pyodide = await loadPyodide({
+  indexURL,
+  _makeSnapshot: true,
+  env: { HOME: '/home/pyodide', LANG: 'en_US.UTF-8' },
+});
 const failures = [];
 await pyodide.loadPackage(packages, {
   messageCallback: () => undefined,
