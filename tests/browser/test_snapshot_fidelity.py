@@ -4,10 +4,11 @@ long way: the same probes of the interpreter's world, run in both, give the
 same answers (issue 14).
 
 The `isolated` page of the session's `site` starts from the snapshot; the
-long start is a page of the same site with `"snapshot": false` in the URL's
-settings... it runs on the `plain` server (no isolation), so the probes that
-differ by isolation alone are normalised (`crossOriginIsolated`, the
-SharedArrayBuffer interrupt column of the banner).
+`plain` server's build has `"snapshot": false` and starts the long way. That
+page is also not cross-origin isolated: no probe here reads what isolation
+changes (`crossOriginIsolated`, SharedArrayBuffer, the banner's interrupt
+column), so the only normalisation is the server's origin (another port).
+Random draws and process ids are not probed.
 """
 
 from __future__ import annotations
