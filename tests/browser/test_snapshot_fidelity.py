@@ -132,6 +132,7 @@ def both(browser, servers):
         lite.open_repl()
         answers[mode] = {k: _normalise(v, lite) for k, v in _run_probes(lite).items()}
         lite.context.close()
+        assert lite.blocked == [], f"requests left 127.0.0.1: {lite.blocked}"
     return answers
 
 
