@@ -54,6 +54,11 @@ import jupyterlite_stream.runtime.state  # imported by runtime.install()
 # sys.path it searched; objects waiting for the cycle collector (a ZipFile,
 # say) would be freed after the restore and close files that no longer exist
 import gc, importlib
+# micropip copied the lock file's base URL (the output folder on this
+# machine): the worker sets the site's own at restore
+import micropip._compat as _mc, micropip._compat._compat_in_pyodide as _mci
+_mc.lockfile_base_url = _mci.lockfileBaseUrl = ''
+_mci.CompatibilityInPyodide.lockfile_base_url = ''
 importlib.invalidate_caches()
 gc.collect()
 `, { globals: pyodide.toPy({}) });  // not in __main__: the user's namespace stays as it was
