@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -86,7 +87,9 @@ def _run_script(pyodide_dir: Path, packages: list[str]) -> dict:
     out = pyodide_dir / SNAPSHOT
     command = [node, str(SCRIPT), str(pyodide_dir), json.dumps(packages), str(out)]
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_S)
+        done = subprocess.run(
+            command, capture_output=True, text=True, timeout=TIMEOUT_S, env=_node_environment()
+        )
     except subprocess.TimeoutExpired as err:
         raise SnapshotError(f"Node.js took more than {TIMEOUT_S} s") from err
     if done.returncode:
@@ -94,6 +97,14 @@ def _run_script(pyodide_dir: Path, packages: list[str]) -> dict:
         last = (done.stderr.strip().splitlines() or ["(no output)"])[-1]
         raise SnapshotError(f"Node.js failed ({done.returncode}): {last[:500]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _node_environment() -> dict[str, str]:
+    """Node runs with none of the build machine's variables (paths, user
+    name, secrets): the script gives Pyodide a browser's environment, and
+    this keeps a mistake there from publishing them. Windows needs
+    SYSTEMROOT to start a process."""
+    return {name: os.environ[name] for name in ("SYSTEMROOT",) if name in os.environ}
 
 
 def remove_snapshot(pyodide_dir: Path) -> None:

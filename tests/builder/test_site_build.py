@@ -3,7 +3,10 @@ once per module, and two builds that must fail with a clear message."""
 
 from __future__ import annotations
 
+import getpass
+import gzip
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -68,10 +71,18 @@ def lite_build(lite_dir: Path, *args: str) -> subprocess.CompletedProcess:
     )
 
 
+#: set in the build's environment; its value must not reach the snapshot
+MARKER = ("JLS_BUILD_MARKER", "marker-value-5f3a9c1e")
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Path:
     lite_dir = tmp_path_factory.mktemp("lite")
-    run = lite_build(lite_dir)
+    os.environ[MARKER[0]] = MARKER[1]
+    try:
+        run = lite_build(lite_dir)
+    finally:
+        del os.environ[MARKER[0]]
     assert run.returncode == 0, run.stdout + run.stderr
     return lite_dir / "_output"
 
@@ -175,6 +186,30 @@ def test_start_up_snapshot(pyodide_dir, config_data):
     made = json.loads((pyodide_dir / STAMP).read_text())
     assert made["modules"] > 300  # IPython and what it imports
     assert made["heapBytes"] > len(data)
+
+
+def test_snapshot_holds_nothing_of_the_build_machine(site, pyodide_dir):
+    """No path of the build machine, user name or environment value in the
+    published image (issue 14)."""
+    data = gzip.decompress((pyodide_dir / SNAPSHOT).read_bytes())
+    secrets = {
+        "output folder": str(site),
+        "build folder": str(site.parent),
+        "virtualenv": sys.prefix,
+        "python": sys.executable,
+        "cwd": os.getcwd(),
+        "repository": str(REPO),
+        "marker value": MARKER[1],
+        "marker name": MARKER[0],
+    }
+    home = os.path.expanduser("~")
+    if home not in ("/", "/root"):  # /root is in Pyodide's own build paths
+        secrets["home"] = home
+    user = getpass.getuser()
+    if len(user) >= 5 and user != "pyodide":  # short names (root) are ordinary words
+        secrets["user"] = user
+    found = [what for what, value in secrets.items() if value.encode() in data]
+    assert found == []
 
 
 def test_start_up_snapshot_is_reused_when_nothing_changed(pyodide_dir):

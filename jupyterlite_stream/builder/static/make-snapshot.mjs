@@ -24,7 +24,17 @@ const packages = JSON.parse(packagesJson);
 const t0 = performance.now();
 const { loadPyodide } = await import(pathToFileURL(`${indexURL}pyodide.mjs`).href);
 
-const pyodide = await loadPyodide({ indexURL, _makeSnapshot: true });
+// A browser-like start: Emscripten takes the program name (sys.executable,
+// $_) from process.argv[1] under Node, which is this script's path on the
+// build machine; in a browser it is './this.program'. LANG is the one
+// Chromium's en-US gives (the worker sets the browser's own at restore).
+// Nothing from process.env reaches Pyodide.
+process.argv.length = 1;
+const pyodide = await loadPyodide({
+  indexURL,
+  _makeSnapshot: true,
+  env: { HOME: '/home/pyodide', LANG: 'en_US.UTF-8' },
+});
 const failures = [];
 await pyodide.loadPackage(packages, {
   messageCallback: () => undefined,
@@ -44,6 +54,11 @@ import jupyterlite_stream.runtime.state  # imported by runtime.install()
 # sys.path it searched; objects waiting for the cycle collector (a ZipFile,
 # say) would be freed after the restore and close files that no longer exist
 import gc, importlib
+# micropip copied the lock file's base URL (the output folder on this
+# machine): the worker sets the site's own at restore
+import micropip._compat as _mc, micropip._compat._compat_in_pyodide as _mci
+_mc.lockfile_base_url = _mci.lockfileBaseUrl = ''
+_mci.CompatibilityInPyodide.lockfile_base_url = ''
 importlib.invalidate_caches()
 gc.collect()
 `, { globals: pyodide.toPy({}) });  // not in __main__: the user's namespace stays as it was
