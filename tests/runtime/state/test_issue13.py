@@ -38,3 +38,56 @@ def test_fraction_exponent_bomb_is_refused_quickly():
 def test_short_signing_key_refused():
     with pytest.raises(StateError, match="too short"):
         set_signing_key(b"")
+
+
+def _state_with_files(tmp_path, names):
+    from jupyterlite_stream.runtime.state import export_state
+
+    root = tmp_path / "home"
+    root.mkdir()
+    for name in names:
+        (root / name).write_text("x")
+    return root, export_state(namespace={"v": 1}, file_roots=[root], packages=[]).data
+
+
+def test_long_file_name_round_trips(tmp_path):
+    from jupyterlite_stream.runtime.state import import_state
+
+    name = "n" * 245
+    root, data = _state_with_files(tmp_path, [name])
+    (root / name).write_text("changed")
+    import_state(data, namespace={}, file_roots=[root])
+    assert (root / name).read_text() == "x"
+    assert sorted(p.name for p in root.iterdir()) == [name]
+
+
+def test_file_and_folder_of_one_name_refused_nothing_written(tmp_path):
+    import copy
+    import io
+    import json
+    import zipfile
+
+    from jupyterlite_stream.runtime.state import import_state
+
+    from .helpers import build, snapshot_tree
+
+    root, data = _state_with_files(tmp_path, ["data.txt"])
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        entries = {n: zf.read(n) for n in zf.namelist()}
+    manifest = json.loads(entries.pop("manifest.json"))
+    twin = copy.deepcopy(manifest["files"][0])
+    twin.update(path="data.txt/x", entry="files/0/data.txt/x")
+    manifest["files"].append(twin)
+    entries["files/0/data.txt/x"] = b"y"
+    (root / "data.txt").write_text("before")
+    before = snapshot_tree(root)
+    with pytest.raises(StateError, match="also a folder|not a plain folder"):
+        import_state(build(manifest, entries), namespace={}, file_roots=[root])
+    assert snapshot_tree(root) == before
+
+
+def test_reserved_name_refused():
+    from jupyterlite_stream.runtime.state.manifest import is_valid_variable_name
+
+    for name in ("get_ipython", "In", "Out", "exit", "quit", "__builtins__", "_ih"):
+        assert not is_valid_variable_name(name)
