@@ -62,6 +62,7 @@ def install(kernel, bridge):
 
         UserCodeGate(bridge.arm).install(interactiveshell)
     _install_state_magics(kernel.interpreter)
+    _install_course_support(kernel)
     # last: it wraps the time.sleep and the input()/getpass setters installed above
     install_kernel_output(kernel)
     _configure_output_limit(bridge.outputLimit)
@@ -102,6 +103,18 @@ def _install_state_magics(shell):
     from .state import register_magics
 
     register_magics(shell)
+
+
+def _install_course_support(kernel):
+    """`!pip install` and other `!` commands, urllib downloads through the
+    browser, and `dbm`/`shelve` (issue 15)."""
+    from .dbm_sqlite import install_dbm
+    from .downloads import install_downloads
+    from .shell import install_shell_commands
+
+    install_shell_commands(kernel)
+    install_dbm()
+    install_downloads()
 
 
 def begin_cell(cell_id):
