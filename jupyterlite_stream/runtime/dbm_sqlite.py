@@ -37,24 +37,31 @@ class SqliteDbm(MutableMapping):
         import sqlite3  # imported here: Pyodide loads it as a package of its own
 
         self._errors = sqlite3.Error
-        path = os.fspath(path)
-        if flag == "n" and os.path.exists(path):
-            os.remove(path)
-        if flag in ("r", "w") and not os.path.exists(path):
-            raise error(f"need 'c' or 'n' flag to open new db: {path!r}")
-        uri_mode = "ro" if flag == "r" else "rw" if flag == "w" else "rwc"
-        from pathlib import Path
-
-        uri = Path(os.path.abspath(path)).as_uri() + f"?mode={uri_mode}"
-        try:
-            self._cx = sqlite3.connect(uri, uri=True, autocommit=True)
-        except TypeError:  # Python < 3.12: no autocommit argument
-            self._cx = sqlite3.connect(uri, uri=True, isolation_level=None)
-        except sqlite3.Error as exc:
-            raise error(f"{path}: {exc}") from None
-        if flag != "r":
-            self._run(_TABLE)
+        self._path = os.fspath(path)
+        exists = os.path.exists(self._path)
+        if flag in ("r", "w") and not exists:
+            raise error(f"need 'c' or 'n' flag to open new db: {self._path!r}")
+        # The database lives in memory and is written to the file whole after
+        # every change: SQLite's own file access (locks, partial writes) does
+        # not work on the browser's file systems (the drive, IndexedDB).
+        self._cx = sqlite3.connect(":memory:")
         self._readonly = flag == "r"
+        if exists and flag != "n":
+            with builtins.open(self._path, "rb") as file:
+                data = file.read()
+            try:
+                if data:
+                    self._cx.deserialize(data)
+            except sqlite3.Error as exc:
+                self._cx.close()
+                raise error(f"{self._path}: {exc}") from None
+        if not self._readonly:
+            self._run(_TABLE)
+            self._save()
+
+    def _save(self):
+        with builtins.open(self._path, "wb") as file:
+            file.write(self._cx.serialize())
 
     def _run(self, sql, *args):
         if self._cx is None:
@@ -63,6 +70,14 @@ class SqliteDbm(MutableMapping):
             return self._cx.execute(sql, args)
         except self._errors as exc:
             raise error(str(exc)) from None
+
+    def _change(self, sql, *args):
+        if self._readonly:
+            raise error("attempt to write a readonly database")
+        cursor = self._run(sql, *args)
+        self._cx.commit()
+        self._save()
+        return cursor
 
     def __len__(self):
         return self._run("SELECT COUNT(key) FROM Dict").fetchone()[0]
@@ -74,7 +89,7 @@ class SqliteDbm(MutableMapping):
         return bytes(row[0])
 
     def __setitem__(self, key, value):
-        self._run(
+        self._change(
             "INSERT INTO Dict (key, value) VALUES (?, ?) "
             "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             _as_bytes(key),
@@ -82,7 +97,7 @@ class SqliteDbm(MutableMapping):
         )
 
     def __delitem__(self, key):
-        if self._run("DELETE FROM Dict WHERE key = ?", _as_bytes(key)).rowcount == 0:
+        if self._change("DELETE FROM Dict WHERE key = ?", _as_bytes(key)).rowcount == 0:
             raise KeyError(key)
 
     def __iter__(self):
