@@ -126,7 +126,9 @@ class OutputLimit:
         if chars is not None and self._chars + len(text) > chars:
             cuts.append(max(chars - self._chars, 0))
         lines = self.bounds["lines"]
-        if lines is not None and self._lines + text.count("\n") > lines:
+        if lines is not None and self._lines >= lines:
+            cuts.append(0)  # not even the start of one more line
+        elif lines is not None and self._lines + text.count("\n") > lines:
             at = -1
             for _ in range(lines - self._lines):
                 at = text.index("\n", at + 1)

@@ -93,3 +93,11 @@ def test_a_wrong_setting_is_refused_and_changes_nothing(bounds):
     with pytest.raises(ValueError, match="output limit"):
         limit.configure(**bounds)
     assert limit.bounds == before
+
+
+def test_no_part_of_a_line_past_the_line_bound():
+    limit, _ = make(lines=2)
+    assert limit.admit_text("1\n2\n") == "1\n2\n"
+    assert limit.admit_text("3") == ""  # print writes the text, then the newline
+    assert limit.admit_text("\n") == ""
+    assert "1 more line (2 characters)" in limit.note()
