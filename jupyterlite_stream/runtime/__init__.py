@@ -11,6 +11,7 @@ from . import errors
 from .errors import exception_name, install_error_locations, install_error_names
 from .interrupt import (
     CellTasks,
+    GatedCoroutine,
     UserCodeGate,
     interruptible_sleep,
     stdin_reader,
@@ -61,6 +62,7 @@ def install(kernel, bridge):
         from IPython.core import interactiveshell
 
         UserCodeGate(bridge.arm).install(interactiveshell)
+        cell_tasks.user_code_awaits = lambda: GatedCoroutine.awaiting > 0
     _install_state_magics(kernel.interpreter)
     _install_course_support(kernel)
     # last: it wraps the time.sleep and the input()/getpass setters installed above

@@ -61,6 +61,10 @@ class CellTasks:
 
     def __init__(self):
         self.current = None
+        #: when set, a callable that says whether the cell's own code is the
+        #: one awaiting (see GatedCoroutine): the kernel's awaits around the
+        #: cell must not take the interrupt, or it is lost
+        self.user_code_awaits = None
 
     def track(self, kernel_class):
         """Wrap `kernel_class.run` (one call per cell) to record its task."""
@@ -82,6 +86,8 @@ class CellTasks:
         Returns False when no cell awaits anything (it is not running, or it
         runs Python, which the interrupt buffer stops).
         """
+        if self.user_code_awaits is not None and not self.user_code_awaits():
+            return False
         waiter = innermost_waiter(self.current)
         if waiter is None:
             return False
@@ -161,9 +167,13 @@ class GatedCoroutine:
     cell's own frames, never the event loop between two of its steps (an
     awaiting cell is stopped by `CellTasks.interrupt` instead)."""
 
+    #: how many cell coroutines are suspended in an `await` of their own now
+    awaiting = 0
+
     def __init__(self, coroutine, arm):
         self._coroutine = coroutine
         self._arm = arm
+        self._suspended = False
 
     def __await__(self):
         return self
@@ -175,18 +185,27 @@ class GatedCoroutine:
         return self.send(None)
 
     def send(self, value):
-        self._arm(True)
-        try:
-            return self._coroutine.send(value)
-        finally:
-            self._arm(False)
+        return self._step(self._coroutine.send, value)
 
     def throw(self, *exc_info):
+        return self._step(self._coroutine.throw, *exc_info)
+
+    def _step(self, step, *args):
+        if self._suspended:
+            self._suspended = False
+            GatedCoroutine.awaiting -= 1
         self._arm(True)
         try:
-            return self._coroutine.throw(*exc_info)
+            yielded = step(*args)
         finally:
             self._arm(False)
+        # not finished: the cell's code waits in an await of its own
+        self._suspended = True
+        GatedCoroutine.awaiting += 1
+        return yielded
 
     def close(self):
+        if self._suspended:
+            self._suspended = False
+            GatedCoroutine.awaiting -= 1
         return self._coroutine.close()

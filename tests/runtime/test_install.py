@@ -111,6 +111,7 @@ def restore_globals(monkeypatch):
     monkeypatch.setattr(interactiveshell, "eval", eval, raising=False)
     yield
     runtime.cell_tasks.current = None
+    runtime.cell_tasks.user_code_awaits = None
 
 
 REAL_SLEEP = time.sleep
@@ -232,7 +233,8 @@ def test_install_registers_the_state_magics():
 
 def test_install_tracks_cells_for_interrupt_await():
     kernel = make_kernel()
-    runtime.install(kernel, Bridge(can_interrupt=True))
+    # without the shared signal every await of the cell's task is stopped
+    runtime.install(kernel, Bridge(can_interrupt=False))
     assert runtime.interrupt_await() is False
 
     async def main():
@@ -298,3 +300,24 @@ def test_start_phases_as_the_worker_logged_them():
         ("pyodide restored from snapshot", 812),
         ("kernel ready", 1290),
     ]
+
+
+def test_with_the_signal_only_the_cells_own_await_takes_the_interrupt():
+    """The kernel's awaits around the cell leave the Stop in the signal for
+    the cell's code (GatedCoroutine counts the cell's own suspended awaits)."""
+    kernel = make_kernel()
+    runtime.install(kernel, Bridge(can_interrupt=True))
+    from jupyterlite_stream.runtime.interrupt import GatedCoroutine
+
+    async def main():
+        run = asyncio.create_task(kernel.run("await sleep"))
+        await asyncio.sleep(0.01)
+        assert runtime.interrupt_await() is False  # the stand-in's own await
+        GatedCoroutine.awaiting += 1  # as if the cell's code were waiting
+        try:
+            assert runtime.interrupt_await() is True
+        finally:
+            GatedCoroutine.awaiting -= 1
+        return await asyncio.wait_for(run, 5)
+
+    assert asyncio.run(main())["status"] == "interrupted"
