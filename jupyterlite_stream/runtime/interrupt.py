@@ -141,8 +141,12 @@ class UserCodeGate:
     def exec(self, source, *args, **kwargs):
         if not isinstance(source, CodeType):
             return exec(source, *args, **kwargs)
-        self._arm(True)
+        # a Stop that waited is raised at once: Pyodide only looks at the
+        # signal every so many checks, and a short cell may finish first
+        pending = self._arm(True)
         try:
+            if pending:
+                raise KeyboardInterrupt
             return exec(source, *args, **kwargs)
         finally:
             self._arm(False)
@@ -150,8 +154,10 @@ class UserCodeGate:
     def eval(self, source, *args, **kwargs):
         if not isinstance(source, CodeType):
             return eval(source, *args, **kwargs)
-        self._arm(True)
+        pending = self._arm(True)
         try:
+            if pending:
+                raise KeyboardInterrupt
             result = eval(source, *args, **kwargs)
         finally:
             self._arm(False)
@@ -194,9 +200,9 @@ class GatedCoroutine:
         if self._suspended:
             self._suspended = False
             GatedCoroutine.awaiting -= 1
-        self._arm(True)
+        pending = self._arm(True)
         try:
-            yielded = step(*args)
+            yielded = self._coroutine.throw(KeyboardInterrupt()) if pending else step(*args)
         finally:
             self._arm(False)
         # not finished: the cell's code waits in an await of its own

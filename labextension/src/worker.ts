@@ -404,7 +404,7 @@ piplite.piplite._PIPLITE_URLS = ${JSON.stringify(options.pipliteUrls)}
     const signal = this._signal;
     return {
       canInterrupt: !!signal,
-      arm: (on: boolean): void => this._arm(on),
+      arm: (on: boolean): boolean => this._arm(on),
       outputLimit: JSON.stringify(options.outputLimit ?? {}),
       sleep: (ms: number): boolean => {
         if (!signal) {
@@ -424,9 +424,11 @@ piplite.piplite._PIPLITE_URLS = ${JSON.stringify(options.pipliteUrls)}
    * only while the cell's own code runs (runtime.interrupt.UserCodeGate),
    * counted for cells that run cells.
    */
-  private _arm(on: boolean): void {
+  private _arm(on: boolean): boolean {
     this._armed = Math.max(this._armed + (on ? 1 : -1), 0);
     Private.setInterruptBuffer(this._pyodide, this._armed > 0 ? this._signal : null);
+    // a Stop that waited for the cell's code: taken here, raised by the gate
+    return on && !!this._signal && Atomics.exchange(this._signal, 0, 0) !== 0;
   }
 
   private _clearSignal(): void {
@@ -452,7 +454,7 @@ namespace Private {
    */
   export interface IBridge {
     canInterrupt: boolean;
-    arm(on: boolean): void;
+    arm(on: boolean): boolean;
     outputLimit: string;
     sleep(ms: number): boolean;
     phases(): string;

@@ -136,11 +136,13 @@ def test_random_stop_soak(fresh_lite):
     page.execute("counter = 0")
     rng = random.Random(459)
     kinds = [*BLOCKING, "short cell"]
+    early = 0
     for cycle in range(SOAK_CYCLES):
         kind = rng.choice(kinds)
         body = SHORT_CELL if kind == "short cell" else BLOCKING[kind]
         run = page.start("counter += 1\n" + body)
         delay = rng.uniform(0, 0.1) if rng.random() < 0.35 else rng.uniform(0.1, 1.5)
+        early += delay < 0.1
         page.page.wait_for_timeout(delay * 1000)
         page.interrupt()
         try:
@@ -152,7 +154,9 @@ def test_random_stop_soak(fresh_lite):
             assert errors in ([], ["KeyboardInterrupt"]), (cycle, state["iopub"])
         else:
             assert errors == ["KeyboardInterrupt"], (cycle, kind, state["iopub"])
-    assert text_of(page.execute("print(counter)")) == f"{SOAK_CYCLES}\n"
+    # a Stop before a cell's first line stops it there: `counter += 1` may not run
+    counter = int(text_of(page.execute("print(counter)")))
+    assert SOAK_CYCLES - early <= counter <= SOAK_CYCLES, (counter, early)
     # nothing stale: the next cell runs whole
     assert text_of(page.execute("import time\ntime.sleep(0.2)\nprint('fine')")) == "fine\n"
 
