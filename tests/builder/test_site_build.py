@@ -210,12 +210,9 @@ def test_snapshot_holds_nothing_of_the_build_machine(site, pyodide_dir):
     assert found == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known: one Python string in the heap still holds the site's Pyodide folder "
-    "(the indexURL the snapshot was made with); issue 14 stays open for it",
-)
 def test_snapshot_holds_no_path_of_the_output_folder(site, pyodide_dir):
+    """Pyodide is loaded through a link in a temporary folder: freed strings
+    of the path it was loaded from stay in the heap."""
     data = gzip.decompress((pyodide_dir / SNAPSHOT).read_bytes())
     assert str(site.parent).encode() not in data
 

@@ -49,6 +49,11 @@ const loaded = { ...pyodide.loadedPackages };
 pyodide.runPython(`
 import piplite.piplite, pyodide_kernel, jupyterlite_stream.runtime
 import jupyterlite_stream.runtime.state  # imported by runtime.install()
+# a student's first Stop draws the kernel's first traceback: without this
+# warm-up it takes half a second of lazy imports and tables
+from jupyterlite_stream.runtime import tracebacks
+tracebacks.install_fast_tracebacks()
+tracebacks.warm_up(pyodide_kernel.ipython_shell)
 
 # importlib.metadata caches a zipfile.Path, with an open file, of every zip on
 # sys.path it searched; objects waiting for the cycle collector (a ZipFile,
