@@ -27,6 +27,7 @@ from .distribution import (
 )
 from .headers import write_header_configs
 from .isolation import install_isolation_worker, remove_isolation_worker
+from .requirements import read_requirements, resolve
 from .runtime_wheel import build_runtime_wheel, runtime_files
 from .snapshot import SNAPSHOT, SnapshotError, make_snapshot, remove_snapshot
 
@@ -48,6 +49,8 @@ class StreamAddon(BaseAddon):
     aliases = {
         "pyodide-dist": "StreamAddon.pyodide_dist",
         "pyodide-cdn": "StreamAddon.cdn_url",
+        "requirements": "StreamAddon.requirements",
+        "wheel-cache": "StreamAddon.wheel_cache",
     }
 
     pyodide_dist = Unicode(
@@ -62,6 +65,19 @@ class StreamAddon(BaseAddon):
         allow_none=True,
         help="Where packages that are not bundled are fetched from at run time "
         "(the official Pyodide CDN by default); an empty string turns the fallback off.",
+    ).tag(config=True)
+
+    requirements = Unicode(
+        None,
+        allow_none=True,
+        help="A requirements.txt of extra pure-Python packages: their wheels and their "
+        "dependencies are downloaded at build time and bundled, so `import X` works offline.",
+    ).tag(config=True)
+
+    wheel_cache = Unicode(
+        None,
+        allow_none=True,
+        help="A folder of wheels for --requirements: pip looks only there (no network).",
     ).tag(config=True)
 
     @default("pyodide_dist")
@@ -109,6 +125,8 @@ class StreamAddon(BaseAddon):
         rebuilds its wheel) and the stock kernel's wheels."""
         inputs = sorted(source.iterdir()) if source.is_dir() else [source]
         inputs += runtime_files()
+        if self.requirements:
+            inputs.append(self.manager.lite_dir / self.requirements)
         try:
             inputs += self._stock_wheels()
         except DistributionError:
@@ -122,10 +140,13 @@ class StreamAddon(BaseAddon):
                 *self._stock_wheels(),
                 build_runtime_wheel(self.manager.cache_dir / "stream"),
             ]
+            extra, depends = self._requirement_wheels(dist)
             cdn = self.cdn_url
             if cdn is None:
                 cdn = CDN_TEMPLATE.format(version=dist.version) if dist.version else ""
-            lock = assemble(dist, wheels, self.output_pyodide, cdn_url=cdn)
+            lock = assemble(
+                dist, [*wheels, *extra], self.output_pyodide, cdn_url=cdn, depends=depends
+            )
         except DistributionError as err:
             # a clear message instead of a traceback; the build fails
             return TaskFailed(f"[jupyterlite-stream] {err}")
@@ -134,6 +155,26 @@ class StreamAddon(BaseAddon):
             f"[lite] [jupyterlite-stream] Pyodide from {dist.root}: {local} packages bundled, "
             f"{len(lock['packages']) - local} from {cdn or 'nowhere (no CDN fallback)'}"
         )
+
+    def _requirement_wheels(self, dist: Distribution) -> tuple[list[Path], dict]:
+        """The pure-Python wheels of `requirements` beyond Pyodide's lock."""
+        if not self.requirements:
+            return [], {}
+        path = (self.manager.lite_dir / self.requirements).resolve()
+        cache = (self.manager.lite_dir / self.wheel_cache).resolve() if self.wheel_cache else None
+        if cache is not None and not cache.is_dir():
+            raise DistributionError(f"wheel cache folder not found: {cache}")
+        wheels, depends = resolve(
+            read_requirements(path),
+            dist.lock,
+            self.manager.cache_dir / "stream-requirements",
+            wheel_cache=cache,
+        )
+        self.log.info(
+            f"[lite] [jupyterlite-stream] requirements from {path.name}: "
+            f"{', '.join(w.name for w in wheels) or 'all in Pyodide'}"
+        )
+        return wheels, depends
 
     def _stock_wheels(self) -> list[Path]:
         for root in jupyter_path("labextensions"):

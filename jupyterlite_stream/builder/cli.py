@@ -25,6 +25,10 @@ def build(args: argparse.Namespace, extra: list[str]) -> int:
         cmd += ["--contents", folder]
     if args.pyodide_dist:
         cmd += ["--pyodide-dist", args.pyodide_dist]
+    if args.requirements:
+        cmd += ["--requirements", args.requirements]
+    if args.wheel_cache:
+        cmd += ["--wheel-cache", args.wheel_cache]
     return lite(*cmd, *extra)
 
 
@@ -63,6 +67,14 @@ def main(argv: list[str] | None = None) -> int:
             "--pyodide-dist",
             help="a full Pyodide distribution (folder or "
             ".tar.bz2) to bundle, so compiled packages work offline",
+        )
+        p.add_argument(
+            "--requirements",
+            help="a requirements.txt of pure-Python packages to bundle (import X works offline)",
+        )
+        p.add_argument(
+            "--wheel-cache",
+            help="a folder of wheels for --requirements: no network, pip looks only there",
         )
         if name == "serve":
             p.add_argument("--port", type=int, default=8000)

@@ -91,11 +91,14 @@ def assemble(
     out: Path,
     cdn_url: str = "",
     required: tuple[str, ...] = KERNEL_PACKAGES,
+    depends: dict[str, list[str]] | None = None,
 ) -> dict:
     """Write the site's distribution into `out` and return its lock.
 
     Raises DistributionError when a package the kernel needs at start (or one
-    of their dependencies) has no local file.
+    of their dependencies) has no local file. `depends` replaces the
+    dependencies read from a wheel (the requirements' resolver evaluated their
+    markers for the browser).
     """
     if out.exists():
         shutil.rmtree(out)
@@ -123,6 +126,8 @@ def assemble(
         if name in packages and not _is_url(packages[name]["file_name"]):
             continue
         shutil.copy2(wheel, out / wheel.name)
+        if depends and name in depends:
+            entry["depends"] = depends[name]
         packages[name] = entry
 
     _check_local_closure(packages, required, dist.root)
