@@ -95,6 +95,32 @@ export namespace InterruptSignal {
   export const STOPS = 1;
 
   /**
+   * The request cell as Pyodide should poll it (worker side).
+   *
+   * Pyodide's periodic check reads the cell, then writes 0 to it: a Stop the
+   * page stores between the two was wiped out and never raised (about one
+   * Stop of a busy loop in thirty). Through this view the clearing write only
+   * clears the value the read saw (compare-and-exchange), so a Stop stored
+   * meanwhile stays for the next check. Reads stay plain loads, as Pyodide's
+   * other readers expect.
+   */
+  export function pollView(cells: Int32Array): ArrayLike<number> {
+    let seen = 0;
+    const view = { length: 1 } as { length: number; [index: number]: number };
+    Object.defineProperty(view, 0, {
+      get: () => (seen = Atomics.load(cells, 0)),
+      set: (value: number) => {
+        if (value === 0) {
+          Atomics.compareExchange(cells, 0, seen, 0);
+        } else {
+          Atomics.store(cells, 0, value);
+        }
+      },
+    });
+    return view;
+  }
+
+  /**
    * The count of Stops in a signal's cells (0 without a signal).
    */
   export function stopsIn(cells: Int32Array | null): number {

@@ -132,6 +132,7 @@ export class StreamRemoteKernel
       this._signal = options.interruptBuffer
         ? new Int32Array(options.interruptBuffer)
         : null;
+      this._polled = this._signal ? InterruptSignal.pollView(this._signal) : null;
       this._phases = new Private.PhaseLog();
       this._booting = this._boot(options);
     }
@@ -426,7 +427,7 @@ piplite.piplite._PIPLITE_URLS = ${JSON.stringify(options.pipliteUrls)}
    */
   private _arm(on: boolean): boolean {
     this._armed = Math.max(this._armed + (on ? 1 : -1), 0);
-    Private.setInterruptBuffer(this._pyodide, this._armed > 0 ? this._signal : null);
+    Private.setInterruptBuffer(this._pyodide, this._armed > 0 ? this._polled : null);
     // a Stop that waited for the cell's code: taken here, raised by the gate
     return on && !!this._signal && Atomics.exchange(this._signal, 0, 0) !== 0;
   }
@@ -438,6 +439,8 @@ piplite.piplite._PIPLITE_URLS = ${JSON.stringify(options.pipliteUrls)}
   }
 
   private _signal: Int32Array | null = null;
+  // what Pyodide polls: the signal's request, read and cleared without a race
+  private _polled: ArrayLike<number> | null = null;
   private _armed = 0;
   private _booting: Promise<void> | null = null;
   private _restored = false;
@@ -464,7 +467,10 @@ namespace Private {
    * Hand Pyodide the interrupt signal, or none: then it does not even look
    * for one (no cost to the code that runs meanwhile).
    */
-  export function setInterruptBuffer(pyodide: any, signal: Int32Array | null): void {
+  export function setInterruptBuffer(
+    pyodide: any,
+    signal: ArrayLike<number> | null,
+  ): void {
     pyodide.setInterruptBuffer(signal ?? undefined);
   }
 
