@@ -169,6 +169,11 @@ class StreamAddon(BaseAddon):
             dist.lock,
             self.manager.cache_dir / "stream-requirements",
             wheel_cache=cache,
+            local={
+                n
+                for n, e in dist.lock["packages"].items()
+                if (dist.root / e["file_name"]).is_file()
+            },
         )
         self.log.info(
             f"[lite] [jupyterlite-stream] requirements from {path.name}: "

@@ -75,13 +75,20 @@ def resolve(
     lock: dict,
     download_dir: Path,
     wheel_cache: Path | None = None,
+    local: set[str] | None = None,
 ) -> tuple[list[Path], dict[str, list[str]]]:
     """Fetch the pure-Python wheels the requirements need beyond Pyodide's lock.
 
-    Returns the wheels and, for each bundled package, the dependencies that
-    apply in the browser (markers evaluated), for its lock entry.
+    `local` names the lock's packages whose file the distribution holds (all
+    of them by default): those are never fetched. A pure-Python package of the
+    lock that would come from the CDN (requests with the minimal distribution)
+    is fetched (the requirement's version: it replaces the lock's entry, so
+    it is still there once), so it works offline; a compiled one
+    stays on the CDN. Returns the wheels and, for each bundled package, the
+    dependencies that apply in the browser (markers evaluated).
     """
-    in_lock = {canon(name) for name in lock["packages"]}
+    packages = {canon(name): entry for name, entry in lock["packages"].items()}
+    in_lock = set(packages) if local is None else {canon(n) for n in local}
     env = pyodide_environment(lock)
     download_dir.mkdir(parents=True, exist_ok=True)
     wheels: list[Path] = []
@@ -96,6 +103,8 @@ def resolve(
         if name in in_lock or name in seen:
             continue  # Pyodide's own build, or already fetched: the first one wins
         seen.add(name)
+        if name in packages and not packages[name]["file_name"].endswith("-none-any.whl"):
+            continue  # compiled: Pyodide's build, from its CDN (or --pyodide-dist)
         wheel = _download(req, download_dir, wheel_cache, env)
         wheels.append(wheel)
         subs = _requires(wheel)
@@ -134,7 +143,7 @@ def _download(req: Requirement, dest: Path, wheel_cache: Path | None, env: dict)
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode:
         where = f"in the wheel cache {wheel_cache}" if wheel_cache else "on the package index"
-        lines = [ln for ln in done.stderr.strip().splitlines() if ln.strip()]
+        lines = [ln for ln in done.stderr.splitlines() if ln.startswith("ERROR")]
         raise RequirementsError(
             f"{spec}: no pure-Python wheel {where}, so it needs a Pyodide build. "
             "Compiled packages come from Pyodide's lock: from the Pyodide CDN when the "
