@@ -50,12 +50,23 @@ def set_signing_key(key: bytes | str | None) -> None:
     """The key used when a call does not pass one (also by the magics): the
     browser keeps one key and sets it once, so it trusts what it exported."""
     global _signing_key
-    _signing_key = key.encode() if isinstance(key, str) else key
+    _signing_key = _checked_key(key)
+
+
+MIN_KEY_BYTES = 16
+
+
+def _checked_key(key):
+    """A signing key, or None; an empty or short key would make a
+    "trusted" file easy to forge: refused."""
+    key = key.encode() if isinstance(key, str) else key
+    if key is not None and len(key) < MIN_KEY_BYTES:
+        raise StateError(f"signing key too short (at least {MIN_KEY_BYTES} bytes)")
+    return key
 
 
 def _key(key):
-    key = _signing_key if key is DEFAULT_KEY else key
-    return key.encode() if isinstance(key, str) else key
+    return _checked_key(_signing_key if key is DEFAULT_KEY else key)
 
 
 def _user_namespace(namespace: dict | None) -> tuple[dict, dict]:

@@ -29,7 +29,7 @@ class Limits:
     """What import accepts; the defaults fit a browser tab (wasm has 4 GiB)."""
 
     max_archive_bytes: int = 2048 * MiB
-    max_total_bytes: int = 2048 * MiB  # sum of the declared uncompressed sizes
+    max_total_bytes: int = 1024 * MiB  # sum of the declared uncompressed sizes
     max_entry_bytes: int = 1024 * MiB
     max_entries: int = 10_000
     max_manifest_bytes: int = 16 * MiB
@@ -37,6 +37,8 @@ class Limits:
     #: files (deflate level 1) stay under ~230, a deflate bomb reaches ~1030
     max_ratio: float = 500.0
     ratio_floor: int = MiB
+    #: bytes the data-pickle constructors of one import may build in all
+    max_built_bytes: int = 512 * MiB
 
 
 # ---------------------------------------------------------------- writing
@@ -100,8 +102,8 @@ class ArchiveReader:
         self.manifest_bytes = self._read(MANIFEST, limits.max_manifest_bytes)
         try:
             self.manifest = json.loads(self.manifest_bytes)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise StateError(f"manifest.json is not valid JSON: {exc}") from None
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+            raise StateError(f"manifest.json is not valid JSON: {str(exc)[:100]}") from None
         check_manifest(self.manifest)
         self.records = entries_of(self.manifest)
         self._check_listing()
@@ -161,9 +163,9 @@ class ArchiveReader:
             signature = json.loads(self._read(SIGNATURE, 4096))
             expected = sign(self.manifest_bytes, key)
             return signature.get("algorithm") == "hmac-sha256" and hmac.compare_digest(
-                str(signature.get("signature")), expected
+                str(signature.get("signature")).encode("utf-8", "replace"), expected.encode()
             )
-        except (StateError, ValueError, AttributeError):
+        except (StateError, ValueError, AttributeError, TypeError, RecursionError):
             return False
 
     @property
@@ -214,6 +216,10 @@ def open_archive(source, limits: Limits | None = None) -> ArchiveReader:
 
 def _check_table(infos: list[zipfile.ZipInfo], limits: Limits) -> None:
     """Everything knowable from the central directory, before decompressing."""
+    total_size = sum(i.file_size for i in infos)
+    archive_size = sum(i.compress_size for i in infos) or 1
+    if total_size > limits.ratio_floor and total_size / archive_size > limits.max_ratio:
+        raise StateError("the zip as a whole has a suspicious compression ratio (zip bomb?)")
     if len(infos) > limits.max_entries:
         raise StateError(f"too many entries in the zip ({len(infos)} > {limits.max_entries})")
     seen, total = set(), 0
