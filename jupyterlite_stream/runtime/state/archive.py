@@ -202,6 +202,7 @@ def open_archive(source, limits: Limits | None = None) -> ArchiveReader:
             stream.close()
             raise StateError(f"state file is larger than allowed ({size} bytes)")
     try:
+        _check_directory_size(stream, limits)
         try:
             zf = zipfile.ZipFile(stream)
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as exc:
@@ -212,6 +213,37 @@ def open_archive(source, limits: Limits | None = None) -> ArchiveReader:
         if fileobj is not None:
             fileobj.close()
         raise
+
+
+#: the most central-directory bytes one entry may take on average: an
+#: exported entry's record is ~100 bytes (46 fixed + its name)
+DIRECTORY_BYTES_PER_ENTRY = 1024
+_END = b"PK\x05\x06"  # end of central directory record
+
+
+def _check_directory_size(stream, limits: Limits) -> None:
+    """The entry count and the directory's size from the zip's end record,
+    before zipfile parses (and keeps a ZipInfo for) every entry: a zip of a
+    million empty entries would cost seconds and hundreds of MiB first.
+    A file without that record is left to zipfile's own error."""
+    stream.seek(0, os.SEEK_END)
+    size = stream.tell()
+    stream.seek(max(0, size - 22 - 65_535))
+    tail = stream.read()
+    stream.seek(0)
+    at = tail.rfind(_END)
+    if at < 0 or len(tail) - at < 22:
+        return
+    count = int.from_bytes(tail[at + 10 : at + 12], "little")
+    directory = int.from_bytes(tail[at + 12 : at + 16], "little")
+    if count == 0xFFFF or directory == 0xFFFFFFFF:  # zip64
+        if limits.max_entries < 0xFFFF and limits.max_archive_bytes < 2**31:
+            raise StateError("a zip64 archive is larger than a state file may be")
+        return
+    if count > limits.max_entries:
+        raise StateError(f"too many entries in the zip ({count} > {limits.max_entries})")
+    if directory > DIRECTORY_BYTES_PER_ENTRY * max(limits.max_entries, 1):
+        raise StateError(f"the zip's table of contents is too large ({directory} bytes)")
 
 
 def _check_table(infos: list[zipfile.ZipInfo], limits: Limits) -> None:

@@ -40,6 +40,24 @@ def test_short_signing_key_refused():
         set_signing_key(b"")
 
 
+@pytest.mark.parametrize("key", [b"", "", b"another browser"])
+def test_a_short_key_given_to_a_call_signs_and_trusts_nothing(key):
+    """The page passes whatever its storage holds: a short key is no error
+    (the file just is not trusted), and it never signs a file."""
+    from jupyterlite_stream.runtime.state import export_state, import_state, inspect_state
+
+    def scale(x):
+        return 2 * x
+
+    exported = export_state(namespace={"scale": scale, "v": 1}, signing_key=key, packages=[])
+    assert not exported.signed
+    preview = inspect_state(exported.data, signing_key=key)
+    assert not preview.trusted and preview.needs_code and preview.needs_trust == ["scale"]
+    target = {}
+    report = import_state(exported.data, namespace=target, signing_key=key, file_roots=[])
+    assert not report.trusted and target == {"v": 1}
+
+
 def _state_with_files(tmp_path, names):
     from jupyterlite_stream.runtime.state import export_state
 
