@@ -247,7 +247,8 @@ def _hostile_file(page, name: str) -> Path:
 
 KERNEL_PROBE = (
     "import sys, pathlib, fractions\n"
-    "print('this' in sys.modules, print is __builtins__.print if hasattr(__builtins__, 'print') else True,\n"
+    "print('this' in sys.modules,\n"
+    "      print is __builtins__.print if hasattr(__builtins__, 'print') else True,\n"
     "      str(pathlib.PurePath('/a', 'b')), fractions.Fraction(1, 3) + 1, 'plain' in globals())"
 )
 
