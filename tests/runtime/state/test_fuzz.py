@@ -85,7 +85,11 @@ def hostile_files(draw) -> bytes:
     )
     if kind in ("manifest", "swap"):
         mutate = _mutate_manifest if kind == "manifest" else _swap_storages
-        return build(mutate(data, MANIFEST), ENTRIES, fix=draw(st.booleans()))
+        manifest = mutate(data, MANIFEST)
+        try:
+            return build(manifest, ENTRIES, fix=draw(st.booleans()))
+        except TypeError:  # an edited entry name that cannot be looked up
+            return build(manifest, ENTRIES, fix=False)
     good = build(MANIFEST, ENTRIES)
     if kind == "bits":
         raw = bytearray(good)
