@@ -186,6 +186,8 @@ namespace Private {
     packages: { name: string; version?: string }[];
     skipped: ISkip[];
     needs_code: boolean;
+    /** The variables whose loading runs code (loaded only with trust). */
+    needs_trust?: string[];
     trusted: boolean;
   }
 
@@ -265,6 +267,19 @@ namespace Private {
   }
 
   /**
+   * One line per variable that needs trust, saying why: a module import
+   * runs the module, other objects run code from the file.
+   */
+  export function needsTrust(preview: IPreview, trans: TranslationBundle): string[] {
+    const storage = new Map(preview.variables.map((v) => [v.name, v.storage]));
+    return (preview.needs_trust ?? []).map((name) =>
+      storage.get(name) === 'module-import'
+        ? trans.__('%1: a module import (importing runs the module)', name)
+        : trans.__('%1: an object whose loading runs code', name),
+    );
+  }
+
+  /**
    * Show what the file holds and ask whether to restore it (and whether to
    * trust its code objects, when it has some and is not signed here).
    */
@@ -292,6 +307,10 @@ namespace Private {
         trans.__('Variables'),
         preview.variables.map((v) => `${v.name} (${v.type}, ${v.storage})`),
       ],
+      [
+        trans.__('Needs trust: loading these runs code from the file'),
+        preview.trusted ? [] : needsTrust(preview, trans),
+      ],
       [trans.__('Files'), preview.files.map((f) => `${f.path} (${f.size} bytes)`)],
       [trans.__('Packages'), preview.packages.map((p) => p.name)],
       [
@@ -317,7 +336,8 @@ namespace Private {
       label.appendChild(
         document.createTextNode(
           trans.__(
-            ' Also restore functions, classes and other objects. Loading them runs ' +
+            ' Also restore functions, classes, module imports and other objects. ' +
+              'Loading them runs ' +
               'code from the file: only do this for files from someone you trust. ' +
               'Without it, only plain data is restored.',
           ),

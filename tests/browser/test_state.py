@@ -212,3 +212,71 @@ def test_export_is_refused_while_a_cell_runs(state_page):
     found = dialog(page, "A cell is running", 10_000)
     answer(found, "Close")
     run.wait(10_000)
+
+
+def _hostile_file(page, name: str) -> Path:
+    """Issue 13 in the browser: class 1 (an import of a module with a side
+    effect, `print` bound to `os.system`) or class 2 (a data pickle whose
+    BUILD targets `pathlib.PurePath` itself), next to plain data."""
+    from tests.runtime.state.hostile_cases import build_on_class, state_file
+
+    plain = ({"name": "plain", "storage": "json"}, b"41")
+    if name == "class-1":
+        variables = [
+            plain,
+            ({"name": "zen", "storage": "module-import", "module": "this"}, None),
+            (
+                {"name": "print", "storage": "module-import", "module": "os", "attr": "system"},
+                None,
+            ),
+        ]
+    else:
+        code = (
+            {"name": "fn", "storage": "pickle-code"},
+            build_on_class("fractions", "Fraction", "__add__"),
+        )
+        data = (
+            {"name": "p", "storage": "pickle-data"},
+            build_on_class("pathlib", "PurePath", "__str__"),
+        )
+        variables = [plain, code, data]
+    path = page.files / f"{name}.zip"
+    path.write_bytes(state_file(variables))
+    return path
+
+
+KERNEL_PROBE = (
+    "import sys, pathlib, fractions\n"
+    "print('this' in sys.modules,\n"
+    "      print is __builtins__.print if hasattr(__builtins__, 'print') else True,\n"
+    "      str(pathlib.PurePath('/a', 'b')), fractions.Fraction(1, 3) + 1, 'plain' in globals())"
+)
+
+
+@pytest.mark.parametrize("name", ["class-1", "class-2"])
+def test_a_hostile_file_says_what_needs_trust_and_runs_nothing(state_page, name):
+    page = state_page
+    restart_kernel(page)
+    before = run_new_cell(page, KERNEL_PROBE)
+    assert before == "False True /a/b 4/3 False\n"
+    choose_file(page, _hostile_file(page, name))
+    preview = dialog(page, f"Import state from {name}.zip?")
+    text = preview.inner_text()
+    assert "Needs trust: loading these runs code from the file" in text
+    if name == "class-1":
+        assert "zen: a module import (importing runs the module)" in text
+        assert "print: a module import (importing runs the module)" in text
+    else:
+        assert "fn: an object whose loading runs code" in text
+    assert "only do this for files from someone you trust" in text
+    answer(preview, "Restore")  # box not ticked
+    if name == "class-1":
+        report = dialog(page, "State imported")
+        assert "zen: needs trust: importing a module runs its code" in report.inner_text()
+        answer(report, "Ok")
+        assert run_new_cell(page, KERNEL_PROBE) == "False True /a/b 4/3 True\n"
+    else:
+        error = dialog(page, "State import failed")
+        assert "Nothing was changed." in error.inner_text()
+        answer(error, "Close")
+        assert run_new_cell(page, KERNEL_PROBE) == before

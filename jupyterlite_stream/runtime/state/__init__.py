@@ -48,14 +48,32 @@ _signing_key: bytes | None = None
 
 def set_signing_key(key: bytes | str | None) -> None:
     """The key used when a call does not pass one (also by the magics): the
-    browser keeps one key and sets it once, so it trusts what it exported."""
+    browser keeps one key and sets it once, so it trusts what it exported.
+    StateError for a key shorter than MIN_KEY_BYTES."""
     global _signing_key
-    _signing_key = key.encode() if isinstance(key, str) else key
+    key = _as_bytes(key)
+    if key is not None and len(key) < MIN_KEY_BYTES:
+        raise StateError(f"signing key too short (at least {MIN_KEY_BYTES} bytes)")
+    _signing_key = key
+
+
+#: shorter keys (an empty one above all) would make a "trusted" file easy
+#: to forge: they neither sign nor verify anything
+MIN_KEY_BYTES = 16
+
+
+def _as_bytes(key):
+    return key.encode() if isinstance(key, str) else key
 
 
 def _key(key):
-    key = _signing_key if key is DEFAULT_KEY else key
-    return key.encode() if isinstance(key, str) else key
+    """The key a call uses, or None. A short key given to a call is no
+    error, as a wrong key is none (the page passes whatever its storage
+    holds): the file is exported unsigned, and nothing verifies with it."""
+    key = _as_bytes(_signing_key if key is DEFAULT_KEY else key)
+    if key is not None and len(key) < MIN_KEY_BYTES:
+        return None
+    return key
 
 
 def _user_namespace(namespace: dict | None) -> tuple[dict, dict]:

@@ -29,7 +29,7 @@ class Limits:
     """What import accepts; the defaults fit a browser tab (wasm has 4 GiB)."""
 
     max_archive_bytes: int = 2048 * MiB
-    max_total_bytes: int = 2048 * MiB  # sum of the declared uncompressed sizes
+    max_total_bytes: int = 1024 * MiB  # sum of the declared uncompressed sizes
     max_entry_bytes: int = 1024 * MiB
     max_entries: int = 10_000
     max_manifest_bytes: int = 16 * MiB
@@ -37,6 +37,8 @@ class Limits:
     #: files (deflate level 1) stay under ~230, a deflate bomb reaches ~1030
     max_ratio: float = 500.0
     ratio_floor: int = MiB
+    #: bytes the data-pickle constructors of one import may build in all
+    max_built_bytes: int = 512 * MiB
 
 
 # ---------------------------------------------------------------- writing
@@ -100,8 +102,8 @@ class ArchiveReader:
         self.manifest_bytes = self._read(MANIFEST, limits.max_manifest_bytes)
         try:
             self.manifest = json.loads(self.manifest_bytes)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise StateError(f"manifest.json is not valid JSON: {exc}") from None
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+            raise StateError(f"manifest.json is not valid JSON: {str(exc)[:100]}") from None
         check_manifest(self.manifest)
         self.records = entries_of(self.manifest)
         self._check_listing()
@@ -161,9 +163,9 @@ class ArchiveReader:
             signature = json.loads(self._read(SIGNATURE, 4096))
             expected = sign(self.manifest_bytes, key)
             return signature.get("algorithm") == "hmac-sha256" and hmac.compare_digest(
-                str(signature.get("signature")), expected
+                str(signature.get("signature")).encode("utf-8", "replace"), expected.encode()
             )
-        except (StateError, ValueError, AttributeError):
+        except (StateError, ValueError, AttributeError, TypeError, RecursionError):
             return False
 
     @property
@@ -200,6 +202,7 @@ def open_archive(source, limits: Limits | None = None) -> ArchiveReader:
             stream.close()
             raise StateError(f"state file is larger than allowed ({size} bytes)")
     try:
+        _check_directory_size(stream, limits)
         try:
             zf = zipfile.ZipFile(stream)
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as exc:
@@ -212,8 +215,43 @@ def open_archive(source, limits: Limits | None = None) -> ArchiveReader:
         raise
 
 
+#: the most central-directory bytes one entry may take on average: an
+#: exported entry's record is ~100 bytes (46 fixed + its name)
+DIRECTORY_BYTES_PER_ENTRY = 1024
+_END = b"PK\x05\x06"  # end of central directory record
+
+
+def _check_directory_size(stream, limits: Limits) -> None:
+    """The entry count and the directory's size from the zip's end record,
+    before zipfile parses (and keeps a ZipInfo for) every entry: a zip of a
+    million empty entries would cost seconds and hundreds of MiB first.
+    A file without that record is left to zipfile's own error."""
+    stream.seek(0, os.SEEK_END)
+    size = stream.tell()
+    stream.seek(max(0, size - 22 - 65_535))
+    tail = stream.read()
+    stream.seek(0)
+    at = tail.rfind(_END)
+    if at < 0 or len(tail) - at < 22:
+        return
+    count = int.from_bytes(tail[at + 10 : at + 12], "little")
+    directory = int.from_bytes(tail[at + 12 : at + 16], "little")
+    if count == 0xFFFF or directory == 0xFFFFFFFF:  # zip64
+        if limits.max_entries < 0xFFFF and limits.max_archive_bytes < 2**31:
+            raise StateError("a zip64 archive is larger than a state file may be")
+        return
+    if count > limits.max_entries:
+        raise StateError(f"too many entries in the zip ({count} > {limits.max_entries})")
+    if directory > DIRECTORY_BYTES_PER_ENTRY * max(limits.max_entries, 1):
+        raise StateError(f"the zip's table of contents is too large ({directory} bytes)")
+
+
 def _check_table(infos: list[zipfile.ZipInfo], limits: Limits) -> None:
     """Everything knowable from the central directory, before decompressing."""
+    total_size = sum(i.file_size for i in infos)
+    archive_size = sum(i.compress_size for i in infos) or 1
+    if total_size > limits.ratio_floor and total_size / archive_size > limits.max_ratio:
+        raise StateError("the zip as a whole has a suspicious compression ratio (zip bomb?)")
     if len(infos) > limits.max_entries:
         raise StateError(f"too many entries in the zip ({len(infos)} > {limits.max_entries})")
     seen, total = set(), 0

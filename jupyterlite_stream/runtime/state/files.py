@@ -9,6 +9,7 @@ renames them over the targets (keeping backups until all succeeded).
 
 from __future__ import annotations
 
+import importlib.machinery
 import os
 import posixpath
 import secrets
@@ -21,6 +22,69 @@ from .errors import StateError
 DRIVE = "/drive"
 #: caches and IPython's own profile: rebuilt by the kernel, not user files
 SKIP_DIRS = {"__pycache__", ".cache", ".ipython", ".local", ".config"}
+
+
+#: where a file makes Python run code: never written by import (and never
+#: saved by export, so an honest file always imports)
+_CODE_FOLDERS = SKIP_DIRS | {"site-packages", "dist-packages"}
+_CODE_SUFFIXES = (".pth", ".pyc", ".pyo")
+_MODULE_SUFFIXES = (".py", ".pyc", ".so", ".pyd", ".pyw")
+
+
+def refused_reason(path: str) -> str | None:
+    """Why a file at absolute `path` is never restored: it is a place where
+    Python or IPython would run it (startup folder, .pth, caches,
+    site-packages) or it would shadow an importable module."""
+    parts = path.split("/")
+    if any(part in _CODE_FOLDERS for part in parts[:-1]):
+        return "a folder where Python or IPython runs files"
+    if parts[-1].endswith(_CODE_SUFFIXES) or parts[-1] in SKIP_DIRS:
+        return "a file Python runs or caches"
+    return _shadowed_module(path)
+
+
+def _path_folders() -> list[str]:
+    folders = []
+    for entry in sys.path:
+        try:
+            folders.append(posixpath.normpath(os.path.abspath(entry or os.getcwd())))
+        except (OSError, TypeError, ValueError):
+            continue
+    return folders
+
+
+def _shadowed_module(path: str) -> str | None:
+    folders = _path_folders()
+    for folder in folders:
+        if not path.startswith(folder + "/"):
+            continue
+        first = path[len(folder) + 1 :].split("/")
+        top = first[0]
+        if len(first) == 1:
+            if not top.endswith(_MODULE_SUFFIXES):
+                continue
+            name = top.split(".")[0]
+        elif first[1].startswith("__init__."):
+            name = top
+        else:
+            continue  # a folder without __init__ never hides a module
+        if not name.isidentifier():
+            continue
+        if name in sys.builtin_module_names or name in getattr(sys, "stdlib_module_names", ()):
+            return f"it would shadow the module {name!r}"
+        others = [f for f in folders if f != folder]
+        try:
+            spec = importlib.machinery.PathFinder.find_spec(name, others)
+        except (ImportError, ValueError, OSError):
+            spec = None
+        if spec is not None or (name in sys.modules and _outside(sys.modules[name], folder)):
+            return f"it would shadow the module {name!r}"
+    return None
+
+
+def _outside(module, folder: str) -> bool:
+    origin = getattr(module, "__file__", None)
+    return not (isinstance(origin, str) and origin.startswith(folder + "/"))
 
 
 def default_roots() -> list[str]:
@@ -60,6 +124,8 @@ def collect(roots, max_file_bytes: int, max_total_bytes: int, exclude=()):
                     reason = "symbolic link (not followed)"
                 elif not stat.S_ISREG(info.st_mode):
                     reason = "not a regular file"
+                elif refused_reason(path):
+                    reason = f"not saved: {refused_reason(path)}"
                 elif info.st_size > max_file_bytes:
                     reason = f"{info.st_size} bytes, over the limit of {max_file_bytes} per file"
                 elif total + info.st_size > max_total_bytes:
@@ -97,7 +163,24 @@ class FileRestore:
                 raise StateError(f"cannot restore {target}: {folder} is not a plain folder")
         if os.path.isdir(target) and not os.path.islink(target):
             raise StateError(f"cannot restore {target}: it is a folder")
+        if os.path.lexists(target) and not os.path.isfile(target):
+            raise StateError(f"cannot restore {target}: it is not a plain file")
+        reason = refused_reason(target)
+        if reason:
+            raise StateError(f"file refused, {reason}: {record['path'][:120]!r}")
         return target
+
+    @staticmethod
+    def check_plan(targets) -> None:
+        """StateError when one target is a folder of another (`data.txt`
+        and `data.txt/x`): found before anything is written."""
+        targets = set(targets)
+        for target in targets:
+            folder = posixpath.dirname(target)
+            while folder not in ("/", ""):
+                if folder in targets:
+                    raise StateError(f"file {folder} is also a folder in this file")
+                folder = posixpath.dirname(folder)
 
     def stage(self, target: str, data: bytes) -> None:
         folder = posixpath.dirname(target)
@@ -108,9 +191,8 @@ class FileRestore:
         for folder in reversed(missing):
             os.mkdir(folder)
             self._made_dirs.append(folder)
-        temporary = posixpath.join(
-            posixpath.dirname(target), f".{posixpath.basename(target)}.{secrets.token_hex(4)}.tmp"
-        )
+        # short: the target's own name may already be near NAME_MAX
+        temporary = posixpath.join(posixpath.dirname(target), f".~{secrets.token_hex(4)}.tmp")
         with open(temporary, "xb") as file:
             self._staged.append((temporary, target))
             file.write(data)
@@ -121,7 +203,7 @@ class FileRestore:
             for temporary, target in self._staged:
                 backup = None
                 if os.path.lexists(target):
-                    backup = temporary + ".bak"
+                    backup = temporary[:-4] + ".bak"
                     os.replace(target, backup)
                 done.append((target, backup))
                 os.replace(temporary, target)

@@ -18,22 +18,47 @@ from . import packages as package_list
 from .archive import open_archive
 from .errors import StateError
 from .files import FileRestore
-from .restricted import MissingModule
+from .manifest import NEEDS_TRUST_STORAGES
+from .restricted import Budget, MissingModule
 
 NEEDS_TRUST = "needs trust: this object runs code when loaded"
+NEEDS_TRUST_IMPORT = "needs trust: importing a module runs its code"
 
 
+def as_state_error(what: str):
+    """Any failure of `what` as a StateError with a short message (deep
+    JSON, a module's SystemExit, MemoryError, OSError...); Stop
+    (KeyboardInterrupt) stays itself."""
+
+    def wrap(function):
+        def call(*args, **kwargs):
+            try:
+                return function(*args, **kwargs)
+            except (StateError, KeyboardInterrupt):
+                raise
+            except BaseException as exc:  # noqa: BLE001 (every failure is a refusal)
+                text = str(exc).splitlines()[0][:200] if str(exc) else ""
+                raise StateError(f"{what} failed: {type(exc).__name__}: {text}") from None
+
+        call.__name__, call.__doc__ = function.__name__, function.__doc__
+        return call
+
+    return wrap
+
+
+@as_state_error("import")
 def import_state(source, *, ns, trust, signing_key, file_roots, limits, restore_files):
     from .reports import ImportReport
 
     with open_archive(source, limits) as reader, _gc_paused():
         trusted = bool(trust) or reader.signature_valid(signing_key)
         manifest = reader.manifest
+        budget = Budget(reader.limits.max_built_bytes)
         values, skipped, restorer, staged, opened, code = _read_everything(
-            reader, manifest, trusted, file_roots, restore_files
+            reader, manifest, trusted, file_roots, restore_files, budget
         )
     try:
-        _run_code(manifest, ns, values, skipped, code)
+        _run_code(manifest, ns, values, skipped, code, trusted)
         for target, data in staged:
             try:
                 restorer.stage(target, data)
@@ -86,7 +111,7 @@ def _not_saved(manifest) -> list[dict]:
     return result
 
 
-def _read_everything(reader, manifest, trusted, file_roots, restore_files):
+def _read_everything(reader, manifest, trusted, file_roots, restore_files, budget):
     """Phase 1: no side effects. Returns (values, skipped, restorer, staged
     files [(target, bytes)], opened sqlite connections) plus code entries."""
     values, skipped, opened, code = {}, [], [], {}
@@ -94,7 +119,11 @@ def _read_everything(reader, manifest, trusted, file_roots, restore_files):
         for record in manifest["variables"]:
             name, storage = record["name"], record["storage"]
             if storage == "module-import":
-                continue  # phase 2: importing runs the module's code
+                if not trusted:  # an import runs the module's code
+                    skipped.append(
+                        {"name": name, "kind": "variable", "reason": NEEDS_TRUST_IMPORT}
+                    )
+                continue  # phase 2
             data = reader.read_entry(record["entry"])
             if storage == "pickle-code":
                 if trusted:
@@ -106,7 +135,7 @@ def _read_everything(reader, manifest, trusted, file_roots, restore_files):
                 values[name] = opened[-1]
             else:
                 try:
-                    values[name] = namespace.decode_data(record, data)
+                    values[name] = namespace.decode_data(record, data, budget)
                 except MissingModule as exc:
                     skipped.append({"name": name, "kind": "variable", "reason": str(exc)})
                 except StateError as exc:
@@ -133,29 +162,35 @@ def _plan_files(reader, manifest, file_roots, restore_files, skipped):
             raise StateError(f"file {target} is listed twice")
         targets.add(target)
         staged.append((target, data))
+    restorer.check_plan(targets)
     return restorer, staged
 
 
-def _run_code(manifest, ns, values, skipped, code):
+def _run_code(manifest, ns, values, skipped, code, trusted=True):
     """Phase 2 effects: redo imports, load trusted code pickles. A failure
     costs that variable only (the file itself was sound)."""
     records = manifest["variables"]
     for record in records:
-        if record["storage"] == "module-import":
+        if record["storage"] == "module-import" and trusted:
             try:
                 values[record["name"]] = namespace.redo_import(record)
-            except Exception as exc:
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:  # SystemExit from a module too
                 reason = f"could not import: {type(exc).__name__}: {exc}"
                 skipped.append({"name": record["name"], "kind": "variable", "reason": reason})
     loader = namespace.Loader(ns, values, code)
     for name in code:
         try:
             loader.load(name)
-        except Exception as exc:
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:
             reason = f"could not load: {type(exc).__name__}: {exc}"
             skipped.append({"name": name, "kind": "variable", "reason": reason})
 
 
+@as_state_error("reading the state file")
 def inspect_state(source, *, signing_key, limits):
     from .reports import Preview
 
@@ -172,7 +207,10 @@ def inspect_state(source, *, signing_key, limits):
             files=m["files"],
             packages=m["packages"],
             skipped=_not_saved(m),
-            needs_code=any(v["storage"] == "pickle-code" for v in m["variables"]),
+            needs_code=any(v["storage"] in NEEDS_TRUST_STORAGES for v in m["variables"]),
+            needs_trust=[
+                v["name"] for v in m["variables"] if v["storage"] in NEEDS_TRUST_STORAGES
+            ],
             signed=reader.is_signed,
             trusted=reader.signature_valid(signing_key),
             size=size,

@@ -60,14 +60,23 @@ def is_safe_entry_name(name: str) -> bool:
     return all(part not in ("", ".", "..") for part in name.split("/"))
 
 
+#: the shell's own names: `get_ipython = 1` from a file would break every
+#: magic, `%import_state` included (export never writes them either)
+RESERVED_NAMES = frozenset({"In", "Out", "exit", "quit", "get_ipython", "display", "help"})
+#: storages whose loading runs code: listed as such, loaded only with trust
+NEEDS_TRUST_STORAGES = ("pickle-code", "module-import")
+
+
 def is_valid_variable_name(name) -> bool:
     """Names import may set: identifiers that export could have written
-    (never `_`-names, which are IPython's or private)."""
+    (never `_`-names, which are IPython's or private, nor the shell's own)."""
     return (
         isinstance(name, str)
+        and len(name) <= 200
         and name.isidentifier()
         and not keyword.iskeyword(name)
         and not name.startswith("_")
+        and name not in RESERVED_NAMES
     )
 
 

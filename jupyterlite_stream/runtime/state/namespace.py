@@ -35,7 +35,7 @@ import uuid
 from .restricted import MissingModule, restricted_loads
 
 #: IPython's own names, never saved (besides every name starting with "_")
-IPYTHON_NAMES = {"In", "Out", "exit", "quit", "get_ipython"}
+IPYTHON_NAMES = {"In", "Out", "exit", "quit", "get_ipython", "display", "help"}
 
 _JSON_SCALARS = {str, int, float, bool, type(None)}
 _DATA_SCALARS = _JSON_SCALARS | {
@@ -346,7 +346,7 @@ def dump_code(value, ns: dict) -> bytes:
 # ---------------------------------------------------------------- import
 
 
-def decode_data(record: dict, data: bytes):
+def decode_data(record: dict, data: bytes, budget=None):
     """Value of a json / pickle-data entry; StateError if malformed,
     MissingModule if it needs numpy and numpy is not here."""
     if record["storage"] == "json":
@@ -356,7 +356,7 @@ def decode_data(record: dict, data: bytes):
             return json.loads(data)
         except (ValueError, RecursionError) as exc:
             raise StateError(f"variable {record['name']!r}: bad JSON: {exc}") from None
-    return restricted_loads(data)
+    return restricted_loads(data, budget)
 
 
 def redo_import(record: dict):

@@ -57,9 +57,17 @@ class Preview:
     signed: bool  # the file carries a signature
     trusted: bool  # ... that verifies with the key given
     size: int
+    #: names of the variables that run code when loaded (functions, classes,
+    #: objects of cell-defined classes, module imports): loaded only with trust
+    needs_trust: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
-        code = ", some need trust (they run code)" if self.needs_code else ""
+        code = (
+            f", {len(self.needs_trust)} need trust (they run code: "
+            f"{', '.join(self.needs_trust[:10])})"
+            if self.needs_code
+            else ""
+        )
         return (
             f"state of {self.created}: {len(self.variables)} variables{code}, "
             f"{len(self.files)} files, {len(self.packages)} packages; "
