@@ -1,6 +1,7 @@
 """The `jupyterlite-stream` command: build a site from a folder of notebooks,
 and serve it locally with the headers that make it cross-origin isolated.
 
+    jupyterlite-stream init my-course
     jupyterlite-stream build --contents content
     jupyterlite-stream serve --contents content --port 8000
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+from pathlib import Path
 
 from .headers import ISOLATION_HEADERS
 
@@ -84,9 +86,38 @@ def main(argv: list[str] | None = None) -> int:
                 action="store_true",
                 help="serve without COOP/COEP, as GitHub Pages does",
             )
+    add_init_command(sub)
     args, extra = parser.parse_known_args(argv)
+    if args.command == "init":
+        return init(args, extra)
     args.contents = args.contents or ["content"]
     return args.func(args, extra)
+
+
+def add_init_command(sub) -> None:
+    p = sub.add_parser("init", help="write a new course folder, ready for GitHub Pages")
+    p.add_argument("folder", help="the course folder (made if missing)")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="add the missing course files to a folder that is not empty "
+        "(existing files are never overwritten)",
+    )
+
+
+def init(args: argparse.Namespace, extra: list[str]) -> int:
+    from .scaffold import ScaffoldError, init_course, next_steps
+
+    if extra:
+        print(f"jupyterlite-stream init: unknown arguments: {' '.join(extra)}", file=sys.stderr)
+        return 2
+    try:
+        report = init_course(Path(args.folder), force=args.force)
+    except ScaffoldError as err:
+        print(f"jupyterlite-stream init: {err}", file=sys.stderr)
+        return 1
+    print(next_steps(Path(args.folder), report))
+    return 0
 
 
 if __name__ == "__main__":
