@@ -20,9 +20,7 @@ OUTPUT_DIR = "_output"
 CONTENTS_DIR = "content"
 STARTER_NOTEBOOK = f"{CONTENTS_DIR}/start-here.ipynb"
 #: the line of the workflow that builds the site (tests run it as written)
-BUILD_COMMAND = (
-    f"jupyterlite-stream build --contents {CONTENTS_DIR} --output-dir {OUTPUT_DIR}"
-)
+BUILD_COMMAND = f"jupyterlite-stream build --contents {CONTENTS_DIR} --output-dir {OUTPUT_DIR}"
 #: the line of requirements.txt that brings this package
 PACKAGE_REQUIREMENT = f"jupyterlite-stream=={__version__}"
 
