@@ -27,6 +27,8 @@ import traceback
 import uuid
 from pathlib import Path
 
+from .helpers import snapshot_tree
+
 SHARED = (
     pathlib.PurePath, pathlib.PurePosixPath, pathlib.Path, pathlib.PosixPath,
     fractions.Fraction, decimal.Decimal, datetime.datetime, datetime.date,
@@ -59,18 +61,14 @@ def _classes() -> dict:
 
 
 def _tree(root: Path) -> dict[str, str]:
-    result = {}
-    for folder, dirs, names in os.walk(root):
-        for name in dirs + names:
-            path = Path(folder, name)
-            rel = str(path.relative_to(root))
-            if path.is_symlink():
-                result[rel] = "link:" + os.readlink(path)
-            elif path.is_dir():
-                result[rel] = "dir"
-            else:
-                result[rel] = path.read_bytes().hex()[:2000] + f"/{path.stat().st_size}"
-    return result
+    """`snapshot_tree` as JSON: file contents as (shortened) hex and size."""
+
+    def text(value: bytes) -> str:
+        if value == b"dir" or value.startswith(b"link:"):
+            return value.decode()
+        return value.hex()[:2000] + f"/{len(value)}"
+
+    return {rel: text(value) for rel, value in snapshot_tree(root).items()}
 
 
 def _namespace(ns: dict) -> dict[str, list]:
