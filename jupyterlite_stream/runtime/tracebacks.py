@@ -137,6 +137,8 @@ def _forget_warm_up_source() -> None:
     linecache.cache.pop(_WARM_UP_FILE, None)
     for module_name in ("executing.executing", "stack_data.core"):
         source_class = getattr(sys.modules.get(module_name), "Source", None)
-        for name, value in list(vars(source_class or object).items()):
-            if source_class and "cache" in name and isinstance(value, dict):
+        if source_class is None:
+            continue
+        for name, value in vars(source_class).items():
+            if "cache" in name and isinstance(value, dict):
                 value.clear()
