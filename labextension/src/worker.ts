@@ -14,6 +14,7 @@ import type { IPyodideWorkerKernel } from '@jupyterlite/pyodide-kernel/lib/token
 import { PyodideRemoteKernel } from '@jupyterlite/pyodide-kernel/lib/worker';
 
 import { InterruptSignal } from './interrupt';
+import { StartupChoices } from './startupchoices';
 
 /**
  * The options the page hands to the worker at start.
@@ -178,9 +179,10 @@ export class StreamRemoteKernel
       _snapshotDeserializer: (saved: Private.ISavedReference) =>
         Private.pyodideMember(saved, () => this._pyodide),
     };
+    const choices = new StartupChoices();
     try {
       await Private.withMemoryFor(heap, () =>
-        super.initRuntime({ ...options, loadPyodideOptions }),
+        choices.during(() => super.initRuntime({ ...options, loadPyodideOptions })),
       );
     } catch (error) {
       console.warn(
@@ -190,6 +192,14 @@ export class StreamRemoteKernel
       return null;
     }
     this._phases?.mark('pyodide restored from snapshot');
+    // the snapshot was made under Node: put back what this browser has
+    const reapplied = choices.reapply(this._pyodide);
+    if (reapplied.length) {
+      console.info(
+        '[jupyterlite-stream] after the snapshot, restored:',
+        reapplied.join(', '),
+      );
+    }
     return snapshot;
   }
 

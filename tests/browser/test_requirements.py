@@ -90,3 +90,28 @@ def test_listed_packages_import_offline_without_pip(req_lite):
     assert errors_of(state) == []
     assert text_of(state) == "coursetools 1,234,567 six\n"
     assert req_lite.blocked == []
+
+
+def test_requests_fetches_a_same_origin_file(req_lite):
+    """urllib3's browser backend suspends on `fetch` through JSPI: in a kernel
+    restored from the snapshot that needs startupchoices.ts."""
+    state = req_lite.execute(
+        "import js, requests\n"
+        "r = requests.get(js.location.origin + '/jupyter-lite.json')\n"
+        "print(r.status_code, 'jupyter-config-data' in r.json())"
+    )
+    assert errors_of(state) == []
+    assert text_of(state) == "200 True\n"
+
+
+def test_requests_404_is_an_http_error_naming_the_url(req_lite):
+    state = req_lite.execute(
+        "import js, requests\n"
+        "missing = js.location.origin + '/no-such-file.csv'\n"
+        "try:\n"
+        "    requests.get(missing).raise_for_status()\n"
+        "except requests.HTTPError as e:\n"
+        "    print('http error', e.response.status_code, missing in str(e))\n"
+    )
+    assert errors_of(state) == []
+    assert text_of(state) == "http error 404 True\n"

@@ -73,6 +73,17 @@ PROBES = [
         "from pyodide.http import open_url; print(len(open_url('../../jupyter-lite.json').read()) > 0)",
     ),
     ("pyodide_version", "import pyodide; print(pyodide.__version__)"),
+    # JSPI: Pyodide picks run_sync and CPython's call trampoline at start-up
+    # and writes them into memory, where the snapshot (made under Node, no
+    # JSPI, no wasm-gc) overwrote them (startupchoices.ts)
+    (
+        "run_sync",
+        "import js; from pyodide.ffi import can_run_sync, run_sync; print(can_run_sync(), run_sync(js.Promise.resolve(5)))",
+    ),
+    (
+        "run_sync_from_c",
+        "import js; from pyodide.ffi import run_sync; print(sorted([3, 1, 2], key=lambda x: run_sync(js.Promise.resolve(-x))))",
+    ),
     (
         "micropip_base",
         "import micropip._compat as c; print(c.lockfile_base_url == __import__('pyodide_js').lockfileBaseUrl)",
