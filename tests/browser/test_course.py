@@ -89,3 +89,19 @@ def test_shelve_round_trip(lite):
     state = lite.execute(code)
     assert errors_of(state) == []
     assert text_of(state) == "{'points': [1, 2, 3]} ['ada']\n"
+
+
+def test_dbm_open_write_reopen(lite):
+    # a course's own use of dbm: write, close, open again to read and add
+    code = (
+        "import dbm\n"
+        "with dbm.open('grades', 'c') as db:\n"
+        "    db['ada'] = '17'\n"
+        "with dbm.open('grades', 'w') as db:\n"
+        "    db[b'bob'] = b'12'\n"
+        "with dbm.open('grades') as db:\n"
+        "    print(sorted(db.keys()), db['ada'], dbm.whichdb('grades'))\n"
+    )
+    state = lite.execute(code)
+    assert errors_of(state) == []
+    assert text_of(state) == "[b'ada', b'bob'] b'17' dbm.sqlite3\n"
