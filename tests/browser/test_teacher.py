@@ -234,6 +234,19 @@ def test_fresh_link_opens_the_teachers_version_and_keeps_mine(student):
     page.page.get_by_text("is opened as the teacher wrote it").wait_for(timeout=15_000)
 
 
+def test_records_written_by_something_else_are_ignored(student):
+    """Browser storage holding garbage under our key: a warning in the
+    console, and the marks still work."""
+    page = student()
+    page.page.evaluate("localStorage.setItem('jupyterlite-stream:original:/', '{not json')")
+    open_lab(page)
+    edit_and_save(page, "untouched.ipynb", "print('changed after all')")
+    page.page.locator(f"{BROWSER_ITEM}.jp-stream-modified").wait_for(timeout=15_000)
+    assert any("unreadable jupyterlite-stream:original:/" in line for line in page.console)
+    records = json.loads(page.page.evaluate("localStorage['jupyterlite-stream:original:/']"))
+    assert len(records["untouched.ipynb"]) == 64  # the teacher's sha256 it was made from
+
+
 def test_teachers_update_is_announced_with_both_choices(student, course):
     """Runs last: it builds the course again with changed notebooks."""
     lite_dir, _ = course
