@@ -40,6 +40,7 @@ CONFIG = {
     },
 }
 BROWSER_ITEM = ".jp-DirListing-item"
+SCREENSHOTS = Path(__file__).parent / "screenshots"
 
 
 def notebook(*sources: str) -> str:
@@ -180,6 +181,13 @@ def test_changed_notebook_is_marked_and_reset_brings_back_the_teachers(student):
     assert marked.count() == 1
     assert "lesson.ipynb" in marked.inner_text()
     assert "You changed this file" in marked.get_attribute("title")
+    SCREENSHOTS.mkdir(exist_ok=True)
+    items = page.page.locator(BROWSER_ITEM)
+    top, bottom = items.first.bounding_box(), items.last.bounding_box()
+    page.page.screenshot(
+        path=str(SCREENSHOTS / "changed-file-mark.png"),
+        clip={**top, "height": bottom["y"] + bottom["height"] - top["y"]},
+    )
 
     item(page, "lesson.ipynb").click(button="right")
     page.page.locator(".lm-Menu-item", has_text="Reset to the Teacher's Version").click()
