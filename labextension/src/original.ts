@@ -348,11 +348,9 @@ namespace Private {
      * Save what is open, then download the zip of the student's work.
      */
     async downloadWork(): Promise<unknown> {
-      const { app, originals, trans } = this._options;
+      const { originals, trans } = this._options;
       try {
-        if (app.commands.hasCommand('docmanager:save-all')) {
-          await app.commands.execute('docmanager:save-all');
-        }
+        await this._saveOpenDocuments();
         const pack = await packWork(originals);
         if (!pack) {
           Notification.info(
@@ -379,6 +377,20 @@ namespace Private {
           String((error as Error)?.message ?? error),
         );
         return null;
+      }
+    }
+
+    /**
+     * Save every open document with unsaved changes: the zip holds what the
+     * student sees.
+     */
+    private async _saveOpenDocuments(): Promise<void> {
+      const { app, docManager } = this._options;
+      for (const widget of app.shell.widgets('main')) {
+        const context = docManager?.contextForWidget(widget);
+        if (context?.model.dirty && !context.model.readOnly) {
+          await context.save();
+        }
       }
     }
 

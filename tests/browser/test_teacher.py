@@ -216,6 +216,12 @@ def test_download_my_work_holds_exactly_what_the_student_changed_or_made(student
         " {type: 'file', format: 'text', content: 'my notes\\n'})"
     )
     item(page, "notes.txt").wait_for(timeout=15_000)
+    # an edit not saved yet goes into the zip too (what the student sees)
+    open_notebook(page, "lesson.ipynb")
+    page.page.evaluate(
+        """() => window.jupyterapp.shell.currentWidget.content.widgets[0]
+             .model.sharedModel.setSource("print('handed in, last edit')")"""
+    )
 
     page.page.locator(".lm-MenuBar-itemLabel", has_text=re.compile("^File$")).click()
     with page.page.expect_download(timeout=30_000) as got:
@@ -225,7 +231,9 @@ def test_download_my_work_holds_exactly_what_the_student_changed_or_made(student
     assert download.suggested_filename == f"Teacher-test-course-{day}.zip"
     with zipfile.ZipFile(io.BytesIO(Path(download.path()).read_bytes())) as zipped:
         assert sorted(zipped.namelist()) == ["lesson.ipynb", "manifest.json", "notes.txt"]
-        assert first_source(json.loads(zipped.read("lesson.ipynb"))) == "print('handed in')"
+        assert first_source(json.loads(zipped.read("lesson.ipynb"))) == (
+            "print('handed in, last edit')"
+        )
         assert zipped.read("notes.txt") == b"my notes\n"
         manifest = json.loads(zipped.read("manifest.json"))
     assert manifest["site"] == SITE_NAME
