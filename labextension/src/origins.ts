@@ -180,7 +180,7 @@ export class Originals {
   private async _differs(path: string, entry: Contents.IModel): Promise<boolean> {
     const [mine, teacher] = await Promise.all([
       this._contents.get(path, { content: true }),
-      Private.fetchTeacherFile(path, 'no-cache'),
+      Private.fetchTeacherFile(path, 'default'),
     ]);
     if (mine.type === 'notebook') {
       // the browser stores a notebook as parsed JSON: compare what the student
@@ -271,8 +271,11 @@ namespace Private {
       }
       const url = URLExt.join(PageConfig.getBaseUrl(), 'api/contents', folder, file);
       try {
-        // revalidated: after the teacher's update, the new listing
-        const response = await fetch(url, { cache: 'no-cache' });
+        // Read as JupyterLite's drive reads it (the browser's HTTP cache
+        // included): both must agree on which file is the site's, or a file
+        // the student never saved would look like a copy while the cache
+        // still holds the listing from before an update.
+        const response = await fetch(url);
         if (response.status === 404) {
           return found; // a folder the student made
         }

@@ -78,7 +78,11 @@ def build(lite_dir: Path) -> Path:
 def course(tmp_path_factory):
     lite_dir = tmp_path_factory.mktemp("course")
     write_course(lite_dir / "content", version=1)
-    server = SiteServer(build(lite_dir), isolated=True)
+    # a host that has browsers check for a newer file on every visit (GitHub
+    # Pages lets them keep one for 10 minutes: an update shows after that)
+    server = SiteServer(
+        build(lite_dir), isolated=True, extra_headers={"Cache-Control": "no-cache"}
+    )
     yield lite_dir, server
     server.stop()
 
