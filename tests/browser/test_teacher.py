@@ -270,6 +270,26 @@ def test_records_written_by_something_else_are_ignored(student):
     assert len(records["untouched.ipynb"]) == 64  # the teacher's sha256 it was made from
 
 
+def test_a_broken_copy_is_marked_and_can_be_reset(student):
+    """A stored copy that is no notebook at all (written by something else):
+    marked, and the command with `{path}` brings the teacher's back, keeping
+    the broken one as the backup."""
+    page = student()
+    page.page.evaluate(
+        "() => window.jupyterapp.serviceManager.contents.save('untouched.ipynb',"
+        " {type: 'notebook', format: 'json', content: 'not a notebook'})"
+    )
+    page.page.locator(f"{BROWSER_ITEM}.jp-stream-modified").wait_for(timeout=15_000)
+    page.page.evaluate(
+        "() => { window.jupyterapp.commands.execute("
+        "'jupyterlite-stream:reset-to-original', {path: 'untouched.ipynb'}); }"
+    )
+    answer(dialog(page, "untouched (my version).ipynb"), "Reset to the teacher's version")
+    item(page, "untouched (my version).ipynb").wait_for(timeout=15_000)
+    assert stored(page, "untouched (my version).ipynb") == "not a notebook"
+    assert first_source(stored(page, "untouched.ipynb")) == "print('nobody changes me')"
+
+
 def test_teachers_update_is_announced_with_both_choices(student, course):
     """Runs last: it builds the course again with changed notebooks."""
     lite_dir, _ = course
