@@ -17,6 +17,7 @@ from jupyterlite_core.addons.base import BaseAddon
 from jupyterlite_core.constants import JUPYTER_CONFIG_DATA, JUPYTERLITE_JSON, LITE_PLUGIN_SETTINGS
 from traitlets import Unicode, default
 
+from .contents_hash import ListingError, add_content_hashes, listings
 from .distribution import (
     CDN_TEMPLATE,
     KERNEL_PACKAGES,
@@ -114,6 +115,22 @@ class StreamAddon(BaseAddon):
             actions=[(self._set_up_isolation, [config])],
             uptodate=[False],
         )
+
+        yield self.task(
+            name="contents-hash",
+            doc="a content hash for each file of the contents listing (students' copies)",
+            # after JupyterLite's contents add-on wrote the listings
+            file_dep=listings(manager.output_dir),
+            actions=[self._hash_contents],
+            uptodate=[False],
+        )
+
+    def _hash_contents(self) -> TaskFailed | None:
+        try:
+            count = add_content_hashes(self.manager.output_dir)
+        except ListingError as err:
+            return TaskFailed(f"[jupyterlite-stream] {err}")
+        self.log.info(f"[lite] [jupyterlite-stream] contents: {count} files hashed")
 
     def _source_path(self) -> Path:
         if self.pyodide_dist:

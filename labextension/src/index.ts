@@ -25,6 +25,7 @@ import { CommandIDs as StateCommandIDs, StateTransfer } from './state';
 import { errorHighlightExtension } from './highlight';
 import { InterruptSignal } from './interrupt';
 import { IsolationGuard, within } from './isolation';
+import { original, originalMarks } from './original';
 import type { IInterruptStatus, InterruptSupport } from './tokens';
 import { IInterruptStatus as IInterruptStatusToken } from './tokens';
 
@@ -433,4 +434,6 @@ export default [
   isolation,
   errorHighlight,
   state,
+  original,
+  originalMarks,
 ];

@@ -31,10 +31,9 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
 class SiteServer:
     """Serve `root` on 127.0.0.1 (a free port) until `stop()`."""
 
-    def __init__(self, root, isolated: bool):
-        handler = type(
-            "Handler", (_Handler,), {"headers_to_add": ISOLATION_HEADERS if isolated else {}}
-        )
+    def __init__(self, root, isolated: bool, extra_headers: dict[str, str] | None = None):
+        headers = {**(ISOLATION_HEADERS if isolated else {}), **(extra_headers or {})}
+        handler = type("Handler", (_Handler,), {"headers_to_add": headers})
         self._httpd = http.server.ThreadingHTTPServer(
             ("127.0.0.1", 0), functools.partial(handler, directory=str(root))
         )
