@@ -247,6 +247,29 @@ def test_download_my_work_holds_exactly_what_the_student_changed_or_made(student
     }
 
 
+def test_download_my_work_with_kernel_state(student):
+    """The palette's *Download My Work with Kernel State*: the open notebook's
+    kernel state file is in the zip too (format of Export Kernel State)."""
+    page = student()
+    edit_and_save(page, "exercise.ipynb", "answer = 42")
+    page.wait_kernel_idle()
+    assert page.execute("answer = 42")["reply"]["status"] == "ok"
+    with page.page.expect_download(timeout=60_000) as got:
+        page.page.evaluate(
+            "() => { window.jupyterapp.commands.execute("
+            "'jupyterlite-stream:download-my-work', {kernelState: true}); }"
+        )
+    with zipfile.ZipFile(io.BytesIO(Path(got.value.path()).read_bytes())) as zipped:
+        names = sorted(zipped.namelist())
+        assert names == ["exercise.ipynb", "kernel-state/exercise-state.zip", "manifest.json"]
+        state = zipfile.ZipFile(io.BytesIO(zipped.read("kernel-state/exercise-state.zip")))
+        manifest = json.loads(zipped.read("manifest.json"))
+    variables = json.loads(state.read("manifest.json"))["variables"]
+    assert "answer" in [v["name"] for v in variables]
+    statuses = {f["path"]: f["status"] for f in manifest["files"]}
+    assert statuses["kernel-state/exercise-state.zip"] == "kernel-state"
+
+
 def test_fresh_link_opens_the_teachers_version_and_keeps_mine(student):
     page = student()
     edit_and_save(page, "exercise.ipynb", "answer = 'mine'")
