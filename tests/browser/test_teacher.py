@@ -181,7 +181,7 @@ def test_changed_notebook_is_marked_and_reset_brings_back_the_teachers(student):
     assert "jp-stream-modified" not in (item(page, "lesson.ipynb").get_attribute("class") or "")
     edit_and_save(page, "lesson.ipynb", "print('my own answer')")
     marked = page.page.locator(f"{BROWSER_ITEM}.jp-stream-modified")
-    marked.wait_for(timeout=15_000)
+    marked.wait_for(timeout=30_000)
     assert marked.count() == 1
     assert "lesson.ipynb" in marked.inner_text()
     assert "You changed this file" in marked.get_attribute("title")
@@ -195,17 +195,17 @@ def test_changed_notebook_is_marked_and_reset_brings_back_the_teachers(student):
 
     item(page, "lesson.ipynb").click(button="right")
     page.page.locator(".lm-Menu-item", has_text="Reset to the Teacher's Version").click()
-    asked = dialog(page, "lesson (my version).ipynb", timeout_ms=10_000)
+    asked = dialog(page, "lesson (my version).ipynb", timeout_ms=30_000)
     answer(asked, "Reset to the teacher's version")
 
     wait_shown(page, "teacher lesson v1")
     assert "my own answer" not in shown_sources(page)
-    item(page, "lesson (my version).ipynb").wait_for(timeout=15_000)
+    item(page, "lesson (my version).ipynb").wait_for(timeout=30_000)
     assert first_source(stored(page, "lesson (my version).ipynb")) == "print('my own answer')"
     assert first_source(stored(page, "lesson.ipynb")) == "print('teacher lesson v1')"
     page.page.wait_for_function(
         "() => !document.querySelector('.jp-DirListing-item.jp-stream-modified')",
-        timeout=15_000,
+        timeout=30_000,
     )
 
 
@@ -219,7 +219,7 @@ def test_download_my_work_holds_exactly_what_the_student_changed_or_made(student
         "() => window.jupyterapp.serviceManager.contents.save('notes.txt',"
         " {type: 'file', format: 'text', content: 'my notes\\n'})"
     )
-    item(page, "notes.txt").wait_for(timeout=15_000)
+    item(page, "notes.txt").wait_for(timeout=30_000)
     # an edit not saved yet goes into the zip too (what the student sees)
     open_notebook(page, "lesson.ipynb")
     page.page.evaluate(
@@ -277,7 +277,7 @@ def test_fresh_link_opens_the_teachers_version_and_keeps_mine(student):
     wait_shown(page, "teacher exercise")
     assert "fresh" not in page.page.url
     assert first_source(stored(page, "exercise (my version).ipynb")) == "answer = 'mine'"
-    page.page.get_by_text("is opened as the teacher wrote it").wait_for(timeout=15_000)
+    page.page.get_by_text("is opened as the teacher wrote it").wait_for(timeout=30_000)
 
 
 def test_records_written_by_something_else_are_ignored(student):
@@ -287,7 +287,7 @@ def test_records_written_by_something_else_are_ignored(student):
     page.page.evaluate("localStorage.setItem('jupyterlite-stream:original:/', '{not json')")
     open_lab(page)
     edit_and_save(page, "untouched.ipynb", "print('changed after all')")
-    page.page.locator(f"{BROWSER_ITEM}.jp-stream-modified").wait_for(timeout=15_000)
+    page.page.locator(f"{BROWSER_ITEM}.jp-stream-modified").wait_for(timeout=30_000)
     assert any("unreadable jupyterlite-stream:original:/" in line for line in page.console)
     records = json.loads(page.page.evaluate("localStorage['jupyterlite-stream:original:/']"))
     assert len(records["untouched.ipynb"]) == 64  # the teacher's sha256 it was made from
@@ -302,13 +302,13 @@ def test_a_broken_copy_is_marked_and_can_be_reset(student):
         "() => window.jupyterapp.serviceManager.contents.save('untouched.ipynb',"
         " {type: 'notebook', format: 'json', content: 'not a notebook'})"
     )
-    page.page.locator(f"{BROWSER_ITEM}.jp-stream-modified").wait_for(timeout=15_000)
+    page.page.locator(f"{BROWSER_ITEM}.jp-stream-modified").wait_for(timeout=30_000)
     page.page.evaluate(
         "() => { window.jupyterapp.commands.execute("
         "'jupyterlite-stream:reset-to-original', {path: 'untouched.ipynb'}); }"
     )
     answer(dialog(page, "untouched (my version).ipynb"), "Reset to the teacher's version")
-    item(page, "untouched (my version).ipynb").wait_for(timeout=15_000)
+    item(page, "untouched (my version).ipynb").wait_for(timeout=30_000)
     assert stored(page, "untouched (my version).ipynb") == "not a notebook"
     assert first_source(stored(page, "untouched.ipynb")) == "print('nobody changes me')"
 
@@ -330,7 +330,7 @@ def test_teachers_update_is_announced_with_both_choices(student, course):
     # the same browser profile, the site published again
     open_lab(page)
     marked = page.page.locator(f"{BROWSER_ITEM}.jp-stream-modified.jp-stream-updated")
-    marked.first.wait_for(timeout=15_000)
+    marked.first.wait_for(timeout=30_000)
     assert "new version" in marked.first.get_attribute("title")
 
     open_notebook(page, "lesson.ipynb")
@@ -340,7 +340,7 @@ def test_teachers_update_is_announced_with_both_choices(student, course):
     )
     # (the exercise, open again from the last visit, may have its own notice)
     about_lesson = notice.filter(has_text="lesson.ipynb")
-    about_lesson.wait_for(timeout=15_000)
+    about_lesson.wait_for(timeout=30_000)
     about_lesson.get_by_role("button", name="Open the teacher's new version").click()
     wait_shown(page, "teacher lesson v2")
     assert first_source(stored(page, "lesson (my version).ipynb")) == "print('my lesson')"
@@ -348,7 +348,7 @@ def test_teachers_update_is_announced_with_both_choices(student, course):
     open_notebook(page, "exercise.ipynb")
     wait_shown(page, "my exercise")
     about_exercise = notice.filter(has_text="exercise.ipynb")
-    about_exercise.wait_for(timeout=15_000)
+    about_exercise.wait_for(timeout=30_000)
     about_exercise.get_by_role("button", name="Keep mine").click()
     assert "my exercise" in shown_sources(page)
     assert first_source(stored(page, "exercise.ipynb")) == "answer = 'my exercise'"
