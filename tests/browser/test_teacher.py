@@ -13,6 +13,7 @@ import datetime
 import io
 import json
 import re
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -21,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from .driver import LitePage
-from .notebook import answer, dialog
+from .notebook import answer, dialog, run_all
 from .server import SiteServer
 
 pytestmark = pytest.mark.browser
@@ -41,6 +42,8 @@ CONFIG = {
 }
 BROWSER_ITEM = ".jp-DirListing-item"
 SCREENSHOTS = Path(__file__).parent / "screenshots"
+REPO = Path(__file__).resolve().parents[2]
+DEMO = "hand-in-your-work.ipynb"
 
 
 def notebook(*sources: str) -> str:
@@ -64,6 +67,7 @@ def write_course(content: Path, version: int) -> None:
     (content / "lesson.ipynb").write_text(notebook(f"print('teacher lesson v{version}')"))
     (content / "exercise.ipynb").write_text(notebook(f"answer = {version}  # teacher exercise"))
     (content / "untouched.ipynb").write_text(notebook("print('nobody changes me')"))
+    shutil.copy(REPO / "content" / DEMO, content / DEMO)
 
 
 def build(lite_dir: Path) -> Path:
@@ -268,6 +272,25 @@ def test_download_my_work_with_kernel_state(student):
     assert "answer" in [v["name"] for v in variables]
     statuses = {f["path"]: f["status"] for f in manifest["files"]}
     assert statuses["kernel-state/exercise-state.zip"] == "kernel-state"
+
+
+def test_the_demo_notebook_hands_in_its_file(student):
+    """content/hand-in-your-work.ipynb as a student runs it: the file its
+    code writes shows in the file browser and goes into Download My Work."""
+    page = student()
+    open_notebook(page, DEMO)
+    page.wait_kernel_idle()
+    run_all(page)
+    shown = "\n".join(page.page.locator(".jp-OutputArea-output").all_inner_texts())
+    assert "My favourite number is 7" in shown
+    item(page, "my-answers.txt").wait_for(timeout=30_000)
+    with page.page.expect_download(timeout=60_000) as got:
+        page.page.evaluate(
+            "() => { window.jupyterapp.commands.execute('jupyterlite-stream:download-my-work'); }"
+        )
+    with zipfile.ZipFile(io.BytesIO(Path(got.value.path()).read_bytes())) as zipped:
+        assert sorted(zipped.namelist()) == [DEMO, "manifest.json", "my-answers.txt"]
+        assert zipped.read("my-answers.txt") == b"My favourite number is 7\n"
 
 
 def test_fresh_link_opens_the_teachers_version_and_keeps_mine(student):
