@@ -17,18 +17,37 @@ export interface IWorkManifest {
   site: string;
   site_url: string;
   created: string;
-  files: { path: string; status: Origin; size: number; teacher_hash: string | null }[];
+  files: {
+    path: string;
+    status: Origin | 'kernel-state';
+    size: number;
+    teacher_hash: string | null;
+  }[];
 }
+
+/**
+ * The kernel state file of an open notebook (jupyterlite_stream's export).
+ */
+export interface IKernelStateFile {
+  notebook: string;
+  data: Uint8Array;
+}
+
+/**
+ * Where the kernel state files go in the zip.
+ */
+export const KERNEL_STATE_FOLDER = 'kernel-state';
 
 /**
  * The zip of the student's work; `null` when there is nothing to hand in.
  */
 export async function packWork(
   originals: Originals,
+  states: IKernelStateFile[] = [],
   now = new Date(),
 ): Promise<{ name: string; data: Uint8Array; manifest: IWorkManifest } | null> {
   const work = await originals.work();
-  if (!work.length) {
+  if (!work.length && !states.length) {
     return null;
   }
   const site = Private.siteName();
@@ -50,6 +69,17 @@ export async function packWork(
       status: origin,
       size: bytes.length,
       teacher_hash: teacherHash || null,
+    });
+  }
+  for (const { notebook, data } of states) {
+    const stem = notebook.replace(/\.ipynb$/, '');
+    const path = `${KERNEL_STATE_FOLDER}/${stem}-state.zip`;
+    entries[path] = data;
+    manifest.files.push({
+      path,
+      status: 'kernel-state',
+      size: data.length,
+      teacher_hash: null,
     });
   }
   entries['manifest.json'] = strToU8(JSON.stringify(manifest, null, 2) + '\n');

@@ -25,12 +25,15 @@ import type { NotebookPanel } from '@jupyterlab/notebook';
 import type { TranslationBundle } from '@jupyterlab/translation';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { downloadIcon, undoIcon } from '@jupyterlab/ui-components';
+import { IKernelClient } from '@jupyterlite/services';
 
 import type { Mark } from './filemarks';
 import { FileMarks, MarkingRenderer } from './filemarks';
+import type { IKernelStateFile } from './handin';
 import { download, packWork } from './handin';
 import type { IOriginStatus } from './origins';
 import { Originals } from './origins';
+import { IStreamKernel } from './tokens';
 
 /**
  * The command ids (stable: docs and tests use them).
@@ -76,6 +79,7 @@ export const original: JupyterFrontEndPlugin<void> = {
     ITranslator,
     ICommandPalette,
     IMainMenu,
+    IKernelClient,
   ],
   activate: activateOriginal,
 };
@@ -90,6 +94,7 @@ export const original: JupyterFrontEndPlugin<void> = {
  * @param translator The UI strings' translator.
  * @param palette Where the commands are listed.
  * @param mainMenu Its File menu gets Download My Work.
+ * @param kernelClient The kernels, whose state goes into Download My Work.
  */
 async function activateOriginal(
   app: JupyterFrontEnd,
@@ -99,12 +104,20 @@ async function activateOriginal(
   translator: ITranslator | null,
   palette: ICommandPalette | null,
   mainMenu: IMainMenu | null,
+  kernelClient: IKernelClient | null,
 ): Promise<void> {
   translator = translator ?? nullTranslator;
   const trans = translator.load('jupyterlite_stream');
   marks.translator = translator;
   const originals = new Originals(app.serviceManager.contents);
-  const ui = new Private.Actions({ app, originals, docManager, trans });
+  const ui = new Private.Actions({
+    app,
+    originals,
+    docManager,
+    trans,
+    tracker,
+    kernelClient,
+  });
 
   app.commands.addCommand(CommandIDs.resetToOriginal, {
     label: trans.__("Reset to the Teacher's Version"),
@@ -124,16 +137,25 @@ async function activateOriginal(
     },
   });
   app.commands.addCommand(CommandIDs.downloadMyWork, {
-    label: trans.__('Download My Work'),
+    label: (args) =>
+      args.kernelState
+        ? trans.__('Download My Work with Kernel State')
+        : trans.__('Download My Work'),
     caption: trans.__(
       'Download every notebook and file you changed or created, in one zip file',
     ),
     icon: downloadIcon,
-    execute: () => ui.downloadWork(),
+    // `{kernelState: true}`: with the kernel state file of each open notebook
+    execute: (args) => ui.downloadWork(!!args.kernelState),
   });
-  for (const command of [CommandIDs.resetToOriginal, CommandIDs.downloadMyWork]) {
-    palette?.addItem({ command, category: trans.__('My Work') });
-  }
+  const category = trans.__('My Work');
+  palette?.addItem({ command: CommandIDs.resetToOriginal, category });
+  palette?.addItem({ command: CommandIDs.downloadMyWork, category });
+  palette?.addItem({
+    command: CommandIDs.downloadMyWork,
+    category,
+    args: { kernelState: true },
+  });
   mainMenu?.fileMenu.addGroup([{ command: CommandIDs.downloadMyWork }], 50);
   app.contextMenu.addItem({
     command: CommandIDs.resetToOriginal,
@@ -171,6 +193,8 @@ namespace Private {
     originals: Originals;
     docManager: IDocumentManager | null;
     trans: TranslationBundle;
+    tracker: INotebookTracker | null;
+    kernelClient: IKernelClient | null;
   }
 
   /**
@@ -345,13 +369,15 @@ namespace Private {
     }
 
     /**
-     * Save what is open, then download the zip of the student's work.
+     * Save what is open, then download the zip of the student's work (and
+     * the open notebooks' kernel state, when asked).
      */
-    async downloadWork(): Promise<unknown> {
+    async downloadWork(withKernelState: boolean): Promise<unknown> {
       const { originals, trans } = this._options;
       try {
         await this._saveOpenDocuments();
-        const pack = await packWork(originals);
+        const states = withKernelState ? await this._kernelStates() : [];
+        const pack = await packWork(originals, states);
         if (!pack) {
           Notification.info(
             trans.__(
@@ -392,6 +418,34 @@ namespace Private {
           await context.save();
         }
       }
+    }
+
+    /**
+     * The kernel state of each open notebook whose kernel is ours and idle,
+     * unsigned (a signature is for this browser only). A kernel that cannot
+     * export is left out: the files are what is handed in.
+     */
+    private async _kernelStates(): Promise<IKernelStateFile[]> {
+      const { tracker, kernelClient } = this._options;
+      const states: IKernelStateFile[] = [];
+      const panels: NotebookPanel[] = [];
+      tracker?.forEach((panel) => panels.push(panel));
+      for (const panel of panels) {
+        const id = panel.sessionContext.session?.kernel?.id;
+        const kernel = id ? await kernelClient?.getModel(id) : undefined;
+        if (!IStreamKernel.isStreamKernel(kernel) || kernel.isExecuting) {
+          continue;
+        }
+        try {
+          const { data } = await kernel.exportState(null);
+          states.push({ notebook: panel.context.path, data });
+        } catch (error) {
+          console.warn(
+            `[jupyterlite-stream] Download My Work: no kernel state for ${panel.context.path}: ${error}`,
+          );
+        }
+      }
+      return states;
     }
 
     private _context(path: string) {

@@ -83,7 +83,7 @@ export class Originals {
     let differs =
       this._compared.get(path)?.key === key ? this._compared.get(path)!.differs : null;
     if (differs === null) {
-      differs = await this._differs(path, entry);
+      differs = await this._differs(path);
       this._compared.set(path, { key, differs });
     }
     if (!differs) {
@@ -93,6 +93,8 @@ export class Originals {
     // copied into the stored model from the listing at the first save
     const base = this._records.get(path) ?? model.hash ?? '';
     if (!base && teacherHash) {
+      // a copy older than any record (another version, cleared storage): an
+      // update before now cannot be told, later ones will be
       this._records.set(path, teacherHash);
     }
     return {
@@ -177,11 +179,15 @@ export class Originals {
     return (await this._listing.entry(path))?.hash ?? '';
   }
 
-  private async _differs(path: string, entry: Contents.IModel): Promise<boolean> {
+  private async _differs(path: string): Promise<boolean> {
     const [mine, teacher] = await Promise.all([
       this._contents.get(path, { content: true }),
-      Private.fetchTeacherFile(path, 'default'),
+      // a listed file the site does not serve: the student's copy is theirs
+      Private.fetchTeacherFile(path, 'default').catch(() => null),
     ]);
+    if (!teacher) {
+      return true;
+    }
     if (mine.type === 'notebook') {
       // the browser stores a notebook as parsed JSON: compare what the student
       // sees (cells and outputs), not the bytes

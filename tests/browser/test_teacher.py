@@ -13,6 +13,7 @@ import datetime
 import io
 import json
 import re
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -21,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from .driver import LitePage
-from .notebook import answer, dialog
+from .notebook import answer, dialog, run_all
 from .server import SiteServer
 
 pytestmark = pytest.mark.browser
@@ -41,6 +42,8 @@ CONFIG = {
 }
 BROWSER_ITEM = ".jp-DirListing-item"
 SCREENSHOTS = Path(__file__).parent / "screenshots"
+REPO = Path(__file__).resolve().parents[2]
+DEMO = "hand-in-your-work.ipynb"
 
 
 def notebook(*sources: str) -> str:
@@ -64,6 +67,7 @@ def write_course(content: Path, version: int) -> None:
     (content / "lesson.ipynb").write_text(notebook(f"print('teacher lesson v{version}')"))
     (content / "exercise.ipynb").write_text(notebook(f"answer = {version}  # teacher exercise"))
     (content / "untouched.ipynb").write_text(notebook("print('nobody changes me')"))
+    shutil.copy(REPO / "content" / DEMO, content / DEMO)
 
 
 def build(lite_dir: Path) -> Path:
@@ -181,7 +185,7 @@ def test_changed_notebook_is_marked_and_reset_brings_back_the_teachers(student):
     assert "jp-stream-modified" not in (item(page, "lesson.ipynb").get_attribute("class") or "")
     edit_and_save(page, "lesson.ipynb", "print('my own answer')")
     marked = page.page.locator(f"{BROWSER_ITEM}.jp-stream-modified")
-    marked.wait_for(timeout=15_000)
+    marked.wait_for(timeout=30_000)
     assert marked.count() == 1
     assert "lesson.ipynb" in marked.inner_text()
     assert "You changed this file" in marked.get_attribute("title")
@@ -195,17 +199,17 @@ def test_changed_notebook_is_marked_and_reset_brings_back_the_teachers(student):
 
     item(page, "lesson.ipynb").click(button="right")
     page.page.locator(".lm-Menu-item", has_text="Reset to the Teacher's Version").click()
-    asked = dialog(page, "lesson (my version).ipynb", timeout_ms=10_000)
+    asked = dialog(page, "lesson (my version).ipynb", timeout_ms=30_000)
     answer(asked, "Reset to the teacher's version")
 
     wait_shown(page, "teacher lesson v1")
     assert "my own answer" not in shown_sources(page)
-    item(page, "lesson (my version).ipynb").wait_for(timeout=15_000)
+    item(page, "lesson (my version).ipynb").wait_for(timeout=30_000)
     assert first_source(stored(page, "lesson (my version).ipynb")) == "print('my own answer')"
     assert first_source(stored(page, "lesson.ipynb")) == "print('teacher lesson v1')"
     page.page.wait_for_function(
         "() => !document.querySelector('.jp-DirListing-item.jp-stream-modified')",
-        timeout=15_000,
+        timeout=30_000,
     )
 
 
@@ -219,7 +223,7 @@ def test_download_my_work_holds_exactly_what_the_student_changed_or_made(student
         "() => window.jupyterapp.serviceManager.contents.save('notes.txt',"
         " {type: 'file', format: 'text', content: 'my notes\\n'})"
     )
-    item(page, "notes.txt").wait_for(timeout=15_000)
+    item(page, "notes.txt").wait_for(timeout=30_000)
     # an edit not saved yet goes into the zip too (what the student sees)
     open_notebook(page, "lesson.ipynb")
     page.page.evaluate(
@@ -247,6 +251,48 @@ def test_download_my_work_holds_exactly_what_the_student_changed_or_made(student
     }
 
 
+def test_download_my_work_with_kernel_state(student):
+    """The palette's *Download My Work with Kernel State*: the open notebook's
+    kernel state file is in the zip too (format of Export Kernel State)."""
+    page = student()
+    edit_and_save(page, "exercise.ipynb", "answer = 42")
+    page.wait_kernel_idle()
+    assert page.execute("answer = 42")["reply"]["status"] == "ok"
+    with page.page.expect_download(timeout=60_000) as got:
+        page.page.evaluate(
+            "() => { window.jupyterapp.commands.execute("
+            "'jupyterlite-stream:download-my-work', {kernelState: true}); }"
+        )
+    with zipfile.ZipFile(io.BytesIO(Path(got.value.path()).read_bytes())) as zipped:
+        names = sorted(zipped.namelist())
+        assert names == ["exercise.ipynb", "kernel-state/exercise-state.zip", "manifest.json"]
+        state = zipfile.ZipFile(io.BytesIO(zipped.read("kernel-state/exercise-state.zip")))
+        manifest = json.loads(zipped.read("manifest.json"))
+    variables = json.loads(state.read("manifest.json"))["variables"]
+    assert "answer" in [v["name"] for v in variables]
+    statuses = {f["path"]: f["status"] for f in manifest["files"]}
+    assert statuses["kernel-state/exercise-state.zip"] == "kernel-state"
+
+
+def test_the_demo_notebook_hands_in_its_file(student):
+    """content/hand-in-your-work.ipynb as a student runs it: the file its
+    code writes shows in the file browser and goes into Download My Work."""
+    page = student()
+    open_notebook(page, DEMO)
+    page.wait_kernel_idle()
+    run_all(page)
+    shown = "\n".join(page.page.locator(".jp-OutputArea-output").all_inner_texts())
+    assert "My favourite number is 7" in shown
+    item(page, "my-answers.txt").wait_for(timeout=30_000)
+    with page.page.expect_download(timeout=60_000) as got:
+        page.page.evaluate(
+            "() => { window.jupyterapp.commands.execute('jupyterlite-stream:download-my-work'); }"
+        )
+    with zipfile.ZipFile(io.BytesIO(Path(got.value.path()).read_bytes())) as zipped:
+        assert sorted(zipped.namelist()) == [DEMO, "manifest.json", "my-answers.txt"]
+        assert zipped.read("my-answers.txt") == b"My favourite number is 7\n"
+
+
 def test_fresh_link_opens_the_teachers_version_and_keeps_mine(student):
     page = student()
     edit_and_save(page, "exercise.ipynb", "answer = 'mine'")
@@ -254,7 +300,7 @@ def test_fresh_link_opens_the_teachers_version_and_keeps_mine(student):
     wait_shown(page, "teacher exercise")
     assert "fresh" not in page.page.url
     assert first_source(stored(page, "exercise (my version).ipynb")) == "answer = 'mine'"
-    page.page.get_by_text("is opened as the teacher wrote it").wait_for(timeout=15_000)
+    page.page.get_by_text("is opened as the teacher wrote it").wait_for(timeout=30_000)
 
 
 def test_records_written_by_something_else_are_ignored(student):
@@ -264,7 +310,7 @@ def test_records_written_by_something_else_are_ignored(student):
     page.page.evaluate("localStorage.setItem('jupyterlite-stream:original:/', '{not json')")
     open_lab(page)
     edit_and_save(page, "untouched.ipynb", "print('changed after all')")
-    page.page.locator(f"{BROWSER_ITEM}.jp-stream-modified").wait_for(timeout=15_000)
+    page.page.locator(f"{BROWSER_ITEM}.jp-stream-modified").wait_for(timeout=30_000)
     assert any("unreadable jupyterlite-stream:original:/" in line for line in page.console)
     records = json.loads(page.page.evaluate("localStorage['jupyterlite-stream:original:/']"))
     assert len(records["untouched.ipynb"]) == 64  # the teacher's sha256 it was made from
@@ -279,13 +325,13 @@ def test_a_broken_copy_is_marked_and_can_be_reset(student):
         "() => window.jupyterapp.serviceManager.contents.save('untouched.ipynb',"
         " {type: 'notebook', format: 'json', content: 'not a notebook'})"
     )
-    page.page.locator(f"{BROWSER_ITEM}.jp-stream-modified").wait_for(timeout=15_000)
+    page.page.locator(f"{BROWSER_ITEM}.jp-stream-modified").wait_for(timeout=30_000)
     page.page.evaluate(
         "() => { window.jupyterapp.commands.execute("
         "'jupyterlite-stream:reset-to-original', {path: 'untouched.ipynb'}); }"
     )
     answer(dialog(page, "untouched (my version).ipynb"), "Reset to the teacher's version")
-    item(page, "untouched (my version).ipynb").wait_for(timeout=15_000)
+    item(page, "untouched (my version).ipynb").wait_for(timeout=30_000)
     assert stored(page, "untouched (my version).ipynb") == "not a notebook"
     assert first_source(stored(page, "untouched.ipynb")) == "print('nobody changes me')"
 
@@ -307,7 +353,7 @@ def test_teachers_update_is_announced_with_both_choices(student, course):
     # the same browser profile, the site published again
     open_lab(page)
     marked = page.page.locator(f"{BROWSER_ITEM}.jp-stream-modified.jp-stream-updated")
-    marked.first.wait_for(timeout=15_000)
+    marked.first.wait_for(timeout=30_000)
     assert "new version" in marked.first.get_attribute("title")
 
     open_notebook(page, "lesson.ipynb")
@@ -317,7 +363,7 @@ def test_teachers_update_is_announced_with_both_choices(student, course):
     )
     # (the exercise, open again from the last visit, may have its own notice)
     about_lesson = notice.filter(has_text="lesson.ipynb")
-    about_lesson.wait_for(timeout=15_000)
+    about_lesson.wait_for(timeout=30_000)
     about_lesson.get_by_role("button", name="Open the teacher's new version").click()
     wait_shown(page, "teacher lesson v2")
     assert first_source(stored(page, "lesson (my version).ipynb")) == "print('my lesson')"
@@ -325,7 +371,7 @@ def test_teachers_update_is_announced_with_both_choices(student, course):
     open_notebook(page, "exercise.ipynb")
     wait_shown(page, "my exercise")
     about_exercise = notice.filter(has_text="exercise.ipynb")
-    about_exercise.wait_for(timeout=15_000)
+    about_exercise.wait_for(timeout=30_000)
     about_exercise.get_by_role("button", name="Keep mine").click()
     assert "my exercise" in shown_sources(page)
     assert first_source(stored(page, "exercise.ipynb")) == "answer = 'my exercise'"
