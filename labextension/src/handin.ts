@@ -90,23 +90,6 @@ export async function packWork(
   };
 }
 
-/**
- * Hand the bytes to the browser as a download.
- */
-export function download(data: Uint8Array, name: string): void {
-  const url = URL.createObjectURL(
-    new Blob([data as BlobPart], { type: 'application/zip' }),
-  );
-  const link = document.createElement('a');
-  link.href = url;
-  link.download = name;
-  document.body.appendChild(link);
-  link.click();
-  link.remove();
-  // after the click has been handled
-  setTimeout(() => URL.revokeObjectURL(url), 60_000);
-}
-
 namespace Private {
   export function siteName(): string {
     return PageConfig.getOption('appName') || 'JupyterLite';

@@ -30,7 +30,8 @@ import { IKernelClient } from '@jupyterlite/services';
 import type { Mark } from './filemarks';
 import { FileMarks, MarkingRenderer } from './filemarks';
 import type { IKernelStateFile } from './handin';
-import { download, packWork } from './handin';
+import { downloadZip } from './download';
+import { packWork } from './handin';
 import type { IOriginStatus } from './origins';
 import { Originals } from './origins';
 import { IStreamKernel } from './tokens';
@@ -387,7 +388,7 @@ namespace Private {
           );
           return null;
         }
-        download(pack.data, pack.name);
+        downloadZip(pack.data, pack.name);
         Notification.success(
           trans.__(
             'Downloaded %1 with %2 files.',

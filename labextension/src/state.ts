@@ -14,6 +14,7 @@ import type { TranslationBundle } from '@jupyterlab/translation';
 import type { IKernelClient } from '@jupyterlite/services';
 import { Widget } from '@lumino/widgets';
 
+import { downloadZip } from './download';
 import { IStreamKernel } from './tokens';
 
 /**
@@ -46,7 +47,7 @@ export class StateTransfer {
     }
     try {
       const { data, report } = await target.kernel.exportState(Private.signingKey());
-      Private.download(data, Private.fileName(target.panel));
+      downloadZip(data, Private.fileName(target.panel));
       const parsed = JSON.parse(report);
       const skipped: Private.ISkip[] = parsed.skipped ?? [];
       Notification.success(
@@ -213,17 +214,6 @@ namespace Private {
       .replace(/\.ipynb$/, '');
     const date = new Date().toISOString().slice(0, 10);
     return `${stem}-state-${date}.zip`;
-  }
-
-  export function download(data: Uint8Array, name: string): void {
-    const url = URL.createObjectURL(new Blob([data], { type: 'application/zip' }));
-    const link = document.createElement('a');
-    link.href = url;
-    link.download = name;
-    document.body.appendChild(link);
-    link.click();
-    link.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 60_000);
   }
 
   /**
