@@ -273,7 +273,10 @@ def test_clear_browser_data_removes_the_copy(builds, server, visitor, serve):
         "await (await caches.open(n)).put(url, new Response('x')); }",
         sentinel,
     )
-    page.page.evaluate("window.jupyterapp.commands.execute('application:clear-browser-data')")
+    # not awaited: the command ends only once its dialog is answered
+    page.page.evaluate(
+        "() => { window.jupyterapp.commands.execute('application:clear-browser-data'); }"
+    )
     dialog = page.page.locator(".jp-Dialog", has_text="Clear Browser Data")
     with page.page.expect_navigation(timeout=30_000):
         dialog.get_by_role("button", name="Clear", exact=True).click()
