@@ -75,15 +75,17 @@ def builds(tmp_path_factory) -> dict[str, Path]:
     contents = root / "contents"
     contents.mkdir()
     shutil.copy(REPO / "content" / "welcome.ipynb", contents)
-    lite = root / "lite"
-    lite.mkdir()
-    shutil.copy(REPO / "jupyter-lite.json", lite)
-    (contents / "marker.txt").write_text("content of build A\n")
-    a = build(lite, contents, root / "a")
-    mark(a, "bundle of build A")
-    (contents / "marker.txt").write_text("content of build B\n")
-    b = build(lite, contents, root / "b")
-    mark(b, "bundle of build B")
+    built = {}
+    for name in ("a", "b"):
+        # one lite folder per build: a second build in the same folder with
+        # another output folder skips jupyter-lite.json's settings (doit state)
+        lite = root / f"lite-{name}"
+        lite.mkdir()
+        shutil.copy(REPO / "jupyter-lite.json", lite)
+        (contents / "marker.txt").write_text(f"content of build {name.upper()}\n")
+        built[name] = build(lite, contents, root / name)
+        mark(built[name], f"bundle of build {name.upper()}")
+    a, b = built["a"], built["b"]
     off = root / "off"
     shutil.copytree(a, off, symlinks=True)
     config = json.loads((off / "jupyter-lite.json").read_text())
@@ -229,8 +231,10 @@ def test_a_new_build_takes_over_as_one_unit_after_accepting(builds, server, visi
     assert seen() == ("A", "A")
     notice.wait_for(timeout=60_000)
 
-    notice.get_by_role("button", name="Reload").click()
-    page.page.wait_for_load_state()
+    # the notebook app asks "Leave site?" when a notebook has changes: leave
+    page.page.on("dialog", lambda d: d.accept())
+    with page.page.expect_navigation(timeout=60_000):
+        notice.get_by_role("button", name="Reload").click()
     page.wait_kernel_idle()
     assert seen() == ("B", "B")
     assert "offline-test bundle of build B" in page.page.evaluate(
