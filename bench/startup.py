@@ -1,8 +1,8 @@
 """Start-up time: from navigation to the first output "2" of `print(1+1)` in
 the REPL app, stock JupyterLite against jupyterlite-stream.
 
-    .venv/bin/python bench/startup.py                      # build the sites, 5 cold runs each
-    .venv/bin/python bench/startup.py --reuse --warm --runs 3
+    .venv/bin/python bench/startup.py            # build the sites; cold, warm, offline-warm
+    .venv/bin/python bench/startup.py --reuse --modes warm --runs 3
 
 Variants, interleaved run by run so that a slow spell of the shared machine
 hits them all alike:
@@ -12,9 +12,13 @@ hits them all alike:
   isolates the page, at the cost of one reload on a first visit;
 - ours-plain: our site built with that switched off, served without headers
   (not isolated: the fallback of browsers without service workers).
-Cold runs use a fresh browser context each; --warm reuses one browser profile
-(after a priming round), relaunched for every run. Results go to
-bench/results/startup.json, under "cold" or "warm".
+Modes (`--modes`, all three by default, each with every variant):
+- cold: a fresh browser context per run;
+- warm: one browser profile per mode (after a priming round that also waits
+  until our service worker holds the site's offline copy), relaunched for
+  every run: the second visit;
+- offline-warm: the same, with the browser offline (stock cannot open).
+Results go to bench/results/startup.json, under the mode's name.
 """
 
 from __future__ import annotations
@@ -40,10 +44,13 @@ from common import (
     write_results,
 )
 from playwright.sync_api import BrowserContext, sync_playwright
-from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+from playwright.sync_api import Error as PlaywrightError
 
 from tests.browser.driver import CHROMIUM, CHROMIUM_ARGS
 from tests.browser.server import SiteServer
+from tests.browser.test_offline import ASK_WORKER
+
+MODES = ["cold", "warm", "offline-warm"]
 
 # name -> (site, served with COOP/COEP, page expected cross-origin isolated)
 VARIANTS = {
@@ -91,7 +98,9 @@ WORKER_STARTED = """() => {
 PHASE_LINE = re.compile(r"\[jupyterlite-stream\] (.+) after (\d+) ms")
 
 
-def first_output(context: BrowserContext, base: str, timeout_s: float) -> dict:
+def first_output(
+    context: BrowserContext, base: str, timeout_s: float, offline: bool = False
+) -> dict:
     """Open the REPL with code=print(1+1) and time the first output.
 
     No request routing here: Playwright's route sends every request through the
@@ -111,14 +120,18 @@ def first_output(context: BrowserContext, base: str, timeout_s: float) -> dict:
     page = context.pages[0] if context.pages else context.new_page()
     page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))  # worker lines too
     page.on("pageerror", lambda e: console.append(f"pageerror: {e}"))
+    context.set_offline(offline)
     t_start = time.monotonic()
-    page.goto(base + REPL)
     try:
+        page.goto(base + REPL)
         page.wait_for_function(FIRST_OUTPUT, timeout=timeout_s * 1000, polling=100)
         ms = page.evaluate("window.__bench.firstOutputMs")
         wall_ms = (time.monotonic() - t_start) * 1000
-    except PlaywrightTimeoutError:
+    except PlaywrightError as err:  # a time-out, or offline without a copy
+        console.append(f"failed: {err}".splitlines()[0])
         ms = wall_ms = None
+        page.goto("about:blank")
+        context.set_offline(False)
     # after a reload, the phases of the final document's kernel come last and win
     phases = {m[1]: int(m[2]) for m in map(PHASE_LINE.search, console) if m}
     reloaded_at = page.evaluate("window.__bench && window.__bench.loadedAtMs")
@@ -126,7 +139,7 @@ def first_output(context: BrowserContext, base: str, timeout_s: float) -> dict:
         "ms": None if ms is None else round(ms),
         "wall_ms": None if wall_ms is None else round(wall_ms),  # cross-check, polled
         "reloaded_at_ms": round(reloaded_at) if reloaded_at else None,
-        "crossOriginIsolated": page.evaluate("crossOriginIsolated"),
+        "crossOriginIsolated": page.evaluate("crossOriginIsolated") if ms else None,
         "worker_started_ms": page.evaluate(WORKER_STARTED),
         "phases": phases,
         "offsite_requests": offsite,
@@ -144,29 +157,43 @@ def open_context(pw, browser, profile: str | None) -> BrowserContext:
     )
 
 
-def measure_all(pw, bases: dict, args) -> list[dict]:
-    """All runs, interleaved by round (round -1 only primes the warm profile)."""
+def wait_for_offline_copy(context: BrowserContext, timeout_s: float = 120) -> bool:
+    """Until our service worker holds the site (priming a warm profile)."""
+    page = context.pages[0]
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if page.evaluate(f"async () => (await ({ASK_WORKER})('status')).active"):
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def measure_all(pw, bases: dict, args, mode: str) -> list[dict]:
+    """All runs of one mode, interleaved by round (round -1 only primes the
+    warm profiles: one per variant, as one student's browser per site)."""
+    warm = mode != "cold"
     runs: list[dict] = []
-    browser = (
-        None if args.warm else pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-    )
-    profile = tempfile.mkdtemp(prefix="bench-profile-") if args.warm else None
+    browser = None if warm else pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    profiles = {n: tempfile.mkdtemp(prefix="bench-profile-") for n in VARIANTS} if warm else {}
     try:
-        for round_ in range(-1 if args.warm else 0, args.runs):
+        for round_ in range(-1 if warm else 0, args.runs):
             for name, (_site, _headers, isolated) in VARIANTS.items():
                 busy = wait_for_quiet_cpu(args.quiet_cpu, args.quiet_wait_s)
-                context = open_context(pw, browser, profile)
+                context = open_context(pw, browser, profiles.get(name))
                 others = OthersCpu()
                 others.start()
+                offline = mode == "offline-warm" and round_ >= 0
                 try:
-                    run = first_output(context, bases[name], args.timeout_s)
+                    run = first_output(context, bases[name], args.timeout_s, offline)
                     others_share = others.stop()  # before close: the renderer still counts
+                    if round_ < 0 and name in ("ours-isolated", "ours-service-worker"):
+                        print(f"  {name}: offline copy {wait_for_offline_copy(context)}")
                 finally:
                     context.close()
                 run.update(
                     variant=name, round=round_, cpu_busy_before=busy, others_cpu=others_share
                 )
-                if run["crossOriginIsolated"] != isolated:
+                if run["ms"] is not None and run["crossOriginIsolated"] != isolated:
                     raise SystemExit(
                         f"{name}: crossOriginIsolated is {run['crossOriginIsolated']}"
                     )
@@ -183,7 +210,7 @@ def measure_all(pw, bases: dict, args) -> list[dict]:
     finally:
         if browser:
             browser.close()
-        if profile:
+        for profile in profiles.values():
             shutil.rmtree(profile, ignore_errors=True)
     return runs
 
@@ -263,32 +290,37 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_site_arguments(ap, stock=True, quiet=True)
     ap.add_argument("--runs", type=int, default=5, help="measured runs per variant")
-    ap.add_argument("--warm", action="store_true", help="one reused profile instead of cold")
+    ap.add_argument("--modes", nargs="+", choices=MODES, default=MODES)
+    ap.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
     ap.add_argument("--timeout-s", type=float, default=180)
     args = ap.parse_args()
 
+    for name in [n for n in VARIANTS if n not in args.variants and n != "stock"]:
+        del VARIANTS[name]
+        OURS.remove(name)
     roots = build_sites(args)
     servers = {
         name: SiteServer(roots[site], isolated=headers)
         for name, (site, headers, _isolated) in VARIANTS.items()
     }
-    mode = "warm" if args.warm else "cold"
-    started, machine_info = now(), machine()
     try:
         with sync_playwright() as pw:
-            runs = measure_all(pw, {n: s.base for n, s in servers.items()}, args)
+            for mode in args.modes:
+                started, machine_info = now(), machine()
+                print(f"{mode}:", flush=True)
+                runs = measure_all(pw, {n: s.base for n, s in servers.items()}, args, mode)
+                summary = summarize(runs)
+                print_tables(summary, mode, args.runs)
+                path = write_results(
+                    "startup",
+                    {"date": started, "machine": machine_info, "runs_per_variant": args.runs,
+                     "summary": summary, "runs": runs},
+                    key=mode,
+                )  # fmt: skip
+                print(f"written: {path}")
     finally:
         for server in servers.values():
             server.stop()
-    summary = summarize(runs)
-    print_tables(summary, mode, args.runs)
-    path = write_results(
-        "startup",
-        {"date": started, "machine": machine_info, "runs_per_variant": args.runs,
-         "summary": summary, "runs": runs},
-        key=mode,
-    )  # fmt: skip
-    print(f"written: {path}")
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ from .distribution import (
 )
 from .headers import write_header_configs
 from .isolation import install_isolation_worker, remove_isolation_worker
+from .offline import MANIFEST, write_manifest
 from .requirements import read_requirements, resolve
 from .runtime_wheel import build_runtime_wheel, runtime_files
 from .snapshot import SNAPSHOT, SnapshotError, make_snapshot, remove_snapshot
@@ -113,6 +114,15 @@ class StreamAddon(BaseAddon):
             name="isolation",
             doc="cross-origin isolation: service worker and header configs for web hosts",
             actions=[(self._set_up_isolation, [config])],
+            uptodate=[False],
+        )
+        yield self.task(
+            name="offline",
+            doc=f"{MANIFEST}: every file of the site, for the service worker's offline copy",
+            actions=[lambda: None],
+            # teardown runs once every task of the build is done: the manifest
+            # must see the final files (contents listings, jupyter-lite.json)
+            teardown=[self._write_offline_manifest],
             uptodate=[False],
         )
 
@@ -219,6 +229,15 @@ class StreamAddon(BaseAddon):
             install_isolation_worker(output)
         else:
             remove_isolation_worker(output)
+
+    def _write_offline_manifest(self) -> None:
+        manifest = write_manifest(self.manager.output_dir, self.output_pyodide / LOCK)
+        size = sum(entry["size"] for entry in manifest["files"].values())
+        self.log.info(
+            f"[lite] [jupyterlite-stream] {MANIFEST}: build {manifest['build']}, "
+            f"{len(manifest['files'])} files, {size / 2**20:.1f} MiB"
+            + ("" if manifest["cache"] else " (offline cache switched off)")
+        )
 
     def _patch_config(self, config_path: Path) -> None:
         config = json.loads(config_path.read_text(encoding="utf-8"))

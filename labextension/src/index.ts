@@ -25,6 +25,7 @@ import { CommandIDs as StateCommandIDs, StateTransfer } from './state';
 import { errorHighlightExtension } from './highlight';
 import { InterruptSignal } from './interrupt';
 import { IsolationGuard, within } from './isolation';
+import { OfflineCopy } from './offline';
 import { original, originalMarks } from './original';
 import type { IInterruptStatus, InterruptSupport } from './tokens';
 import { IInterruptStatus as IInterruptStatusToken } from './tokens';
@@ -41,6 +42,7 @@ namespace PluginIDs {
   export const isolation = 'jupyterlite-stream:isolation';
   export const errorHighlight = 'jupyterlite-stream:error-highlight';
   export const state = 'jupyterlite-stream:state';
+  export const offline = 'jupyterlite-stream:offline';
 }
 
 /**
@@ -215,6 +217,29 @@ const isolation: JupyterFrontEndPlugin<void> = {
           'Stop cannot interrupt busy loops or time.sleep on this page.',
       );
     }
+  },
+};
+
+/**
+ * Keeps the site offline after the first visit (the service worker's copy)
+ * and announces a new build of the site.
+ */
+const offline: JupyterFrontEndPlugin<void> = {
+  id: PluginIDs.offline,
+  description: 'The offline copy of the site and the notice of a new version.',
+  autoStart: true,
+  optional: [ITranslator],
+  activate: (app: JupyterFrontEnd, translator: ITranslator | null): void => {
+    // without our service worker (isolation switched off) there is no copy
+    if (!Private.isolationByServiceWorker()) {
+      return;
+    }
+    const copy = new OfflineCopy({
+      app,
+      trans: (translator ?? nullTranslator).load('jupyterlite_stream'),
+      reload: () => window.location.reload(),
+    });
+    void copy.start();
   },
 };
 
@@ -436,4 +461,5 @@ export default [
   state,
   original,
   originalMarks,
+  offline,
 ];

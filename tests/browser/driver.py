@@ -67,13 +67,19 @@ class Run:
 class LitePage:
     """One page of the site with its kernel, reused across the tests of a module."""
 
-    def __init__(self, context: BrowserContext, base: str):
+    def __init__(self, context: BrowserContext, base: str, route: bool = True):
+        """Without `route`, requests that leave 127.0.0.1 are only recorded
+        (CHROMIUM_ARGS make every other host unresolvable): Playwright's
+        routing stalls a service worker that copies hundreds of files."""
         self.context, self.base = context, base
         self.origin = "{0.scheme}://{0.netloc}".format(urlsplit(base))
         self.blocked: list[str] = []
         self.console: list[str] = []
         self._next_run = 0
-        context.route("**/*", self._route)
+        if route:
+            context.route("**/*", self._route)
+        else:
+            context.on("request", self._record)
         self.page: Page = context.new_page()
         self.page.on("console", lambda m: self.console.append(f"{m.type}: {m.text}"))
         self.page.on("pageerror", lambda e: self.console.append(f"pageerror: {e}"))
@@ -87,6 +93,11 @@ class LitePage:
         else:
             self.blocked.append(url)
             route.abort()
+
+    def _record(self, request) -> None:
+        url = request.url
+        if not (url.startswith(("data:", "blob:")) or urlsplit(url).hostname == "127.0.0.1"):
+            self.blocked.append(url)
 
     # --- navigation -------------------------------------------------------------
     def open_notebook(self, path: str) -> None:

@@ -18,6 +18,10 @@ mimetypes.add_type("application/json", ".json")
 
 class _Handler(http.server.SimpleHTTPRequestHandler):
     headers_to_add: dict[str, str] = {}
+    served: list[str] = []
+
+    def log_request(self, code="-", size="-"):
+        self.served.append(self.path)
 
     def end_headers(self):
         for name, value in self.headers_to_add.items():
@@ -32,8 +36,10 @@ class SiteServer:
     """Serve `root` on 127.0.0.1 (a free port) until `stop()`."""
 
     def __init__(self, root, isolated: bool, extra_headers: dict[str, str] | None = None):
+        #: the path of every request answered, in order
+        self.served: list[str] = []
         headers = {**(ISOLATION_HEADERS if isolated else {}), **(extra_headers or {})}
-        handler = type("Handler", (_Handler,), {"headers_to_add": headers})
+        handler = type("Handler", (_Handler,), {"headers_to_add": headers, "served": self.served})
         self._httpd = http.server.ThreadingHTTPServer(
             ("127.0.0.1", 0), functools.partial(handler, directory=str(root))
         )

@@ -178,11 +178,14 @@ def test_tasks(addon, manager):
     # an upgraded runtime or stock kernel rebuilds the bundle
     assert runtime_files()[0] in build_task["file_dep"]
     assert addon._stock_wheels()[0] in build_task["file_dep"]
-    patch_task, isolation_task, hash_task = addon.post_build(manager)
+    patch_task, isolation_task, offline_task, hash_task = addon.post_build(manager)
     assert patch_task["file_dep"] == build_task["targets"]
     assert "=" not in patch_task["name"]
     assert isolation_task["name"] == "isolation"
     assert hash_task["name"] == "contents-hash"
+    # the manifest is written once every task of the build is done (after the hashes)
+    assert offline_task["name"] == "offline"
+    assert offline_task["teardown"] == [addon._write_offline_manifest]
 
 
 # -- _assemble -------------------------------------------------------------------------------
