@@ -161,8 +161,15 @@ def edit_and_save(page: LitePage, name: str, source: str) -> None:
 
 
 def save(page: LitePage) -> None:
-    """Save the notebook in front, as File -> Save Notebook does."""
-    page.page.evaluate("() => window.jupyterapp.shell.currentWidget.context.save()")
+    """Save the notebook in front, as File -> Save Notebook does, and again
+    if the kernel's start dirtied it meanwhile (it writes `language_info`)."""
+    page.page.evaluate(
+        """async () => { const context = window.jupyterapp.shell.currentWidget.context;
+          for (let i = 0; i < 20 && (i === 0 || context.model.dirty); i++) {
+            await context.save();
+            await new Promise((done) => setTimeout(done, 500));
+          } }"""
+    )
     assert page.page.evaluate("() => !window.jupyterapp.shell.currentWidget.context.model.dirty")
 
 
