@@ -401,6 +401,7 @@ export class Checkpoints {
     }
     const { settings } = this._options;
     const t0 = performance.now();
+    console.info(`[jupyterlite-stream] checkpoint of ${follow.path} started`);
     let result: ICheckpointResult | null;
     try {
       result = await kernel.checkpoint({

@@ -109,17 +109,24 @@ export class CheckpointStore {
       const aboutStore = tx.objectStore('about');
       const dataStore = tx.objectStore('data');
       const old = aboutStore.get(key);
+      // the browser's reason when a write is refused at once (a full disk)
+      let refused: unknown = null;
       old.onsuccess = () => {
-        dataStore.put(data, info.dataKey);
-        aboutStore.put(info, key);
-        const previous = old.result?.dataKey;
-        if (typeof previous === 'string') {
-          dataStore.delete(previous);
+        try {
+          dataStore.put(data, info.dataKey);
+          aboutStore.put(info, key);
+          const previous = old.result?.dataKey;
+          if (typeof previous === 'string') {
+            dataStore.delete(previous);
+          }
+        } catch (error) {
+          refused = error;
+          tx.abort();
         }
       };
       tx.oncomplete = () => resolve();
-      tx.onerror = () => reject(tx.error);
-      tx.onabort = () => reject(tx.error ?? new Error('the transaction was aborted'));
+      tx.onabort = () =>
+        reject(refused ?? tx.error ?? new Error('the transaction was aborted'));
     });
     return info;
   }

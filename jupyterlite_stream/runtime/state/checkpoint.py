@@ -144,10 +144,12 @@ def make_checkpoint(
 
 def summary(report) -> dict:
     """What the page's restore dialog says: counts and the size."""
-    variables = report.variables
-    databases = sum(1 for v in variables if v.get("storage") == "sqlite")
+    storages = [v.get("storage") for v in report.variables]
+    databases = storages.count("sqlite")
+    # `import numpy as np` is saved too, but a student does not count it
+    imports = storages.count("module-import")
     return {
-        "variables": len(variables) - databases,
+        "variables": len(storages) - databases - imports,
         "databases": databases,
         "files": len(report.files),
         "size": report.size,
