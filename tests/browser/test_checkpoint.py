@@ -144,7 +144,7 @@ def test_restore_is_the_default_button_and_start_fresh_keeps_it(fresh_lite):
     assert run_new_cell(page, FRESH).strip() == "fresh False"
     # still there: the Kernel menu's command restores it later
     page.page.evaluate(
-        "window.jupyterapp.commands.execute('jupyterlite-stream:restore-checkpoint')"
+        "() => { window.jupyterapp.commands.execute('jupyterlite-stream:restore-checkpoint'); }"
     )
     restore_from_dialog(page)
     assert run_new_cell(page, CHECK).strip() == RESTORED
@@ -307,7 +307,7 @@ def test_delete_checkpoints_from_the_kernel_menu(fresh_lite):
     )
     assert re.fullmatch(r"Delete Checkpoints \(\d+ KB\)…", label), label
     page.page.evaluate(
-        "window.jupyterapp.commands.execute('jupyterlite-stream:delete-checkpoints')"
+        "() => { window.jupyterapp.commands.execute('jupyterlite-stream:delete-checkpoints'); }"
     )
     answer(dialog(page, "Delete all checkpoints?"), "Delete")
     assert checkpoints(page) == []
