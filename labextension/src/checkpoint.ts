@@ -429,7 +429,7 @@ export class Checkpoints {
         this._tellOnce(follow, 'too-large', () =>
           Notification.warning(
             this._options.trans.__(
-              'This notebook’s state (%1) is larger than the checkpoint limit (%2), so it is not saved automatically. Use Export Kernel State to keep it.',
+              'This state (%1) is over the checkpoint limit (%2): it is not saved automatically. Use Export Kernel State to keep it.',
               Private.size(summary.size ?? 0),
               Private.size(settings.maxBytes ?? 0),
             ),
@@ -474,8 +474,7 @@ export class Checkpoints {
       this._tellOnce(follow, 'storage', () =>
         Notification.warning(
           trans.__(
-            'The browser’s storage is full: the latest state of this notebook could not be saved (%1). The last checkpoint is kept. Use Export Kernel State, or delete old checkpoints from the Kernel menu.',
-            Private.reason(error),
+            'Browser storage is full: the latest state was not saved (the last checkpoint is kept). Use Export Kernel State to keep it.',
           ),
           { autoClose: false },
         ),

@@ -37,7 +37,9 @@ export class StreamKernel extends BaseKernel implements IStreamKernel {
     this._signal = prestarted.signal;
     this._worker = prestarted.worker;
     this._worker.addEventListener('message', (ev) => {
-      if (ev.data?._kernelMessage !== undefined) {
+      if (ev.data?._kernelDied !== undefined) {
+        this._die(ev.data._kernelDied);
+      } else if (ev.data?._kernelMessage !== undefined) {
         this._onWorkerMessage(ev.data._kernelMessage, ev.data.stops ?? 0);
       } else if (ev.data?._logMessage !== undefined) {
         this._logger({ payload: ev.data._logMessage, kernelId: this.id });
@@ -307,7 +309,11 @@ export class StreamKernel extends BaseKernel implements IStreamKernel {
     }
     let status = 'error';
     try {
-      const result = await this._remote.execute(content, this.parent);
+      // a fatal error inside Pyodide's event loop never settles the request
+      const result = await Promise.race([
+        this._remote.execute(content, this.parent),
+        this._death.promise,
+      ]);
       result.execution_count = this.executionCount;
       status = result.status;
       if (result.kernel_died) {
@@ -358,6 +364,14 @@ export class StreamKernel extends BaseKernel implements IStreamKernel {
       return;
     }
     this._dead = true;
+    const evalue = `the kernel died: ${reason}`;
+    this._death.resolve({
+      status: 'error',
+      ename: 'KernelDied',
+      evalue,
+      traceback: [evalue],
+      kernel_died: true,
+    });
     this._died.emit(reason);
   }
 
@@ -490,6 +504,7 @@ export class StreamKernel extends BaseKernel implements IStreamKernel {
   private _executed = new Signal<this, string>(this);
   private _died = new Signal<this, string>(this);
   private _dead = false;
+  private _death = new PromiseDelegate<any>();
   private _checkpointing: Promise<ICheckpointResult> | null = null;
   private _cutDelays: number[] = [];
   private _cellsWaiting = 0;

@@ -752,4 +752,15 @@ namespace Private {
   }
 }
 
+// Pyodide's fatal errors (out of memory, a wasm trap) in its event loop
+// reach no request: the page must still learn that the kernel died
+for (const event of ['error', 'unhandledrejection']) {
+  self.addEventListener(event, (ev: any) => {
+    const error = ev.error ?? ev.reason;
+    if (error?.pyodide_fatal_error) {
+      postMessage({ _kernelDied: String(error?.message ?? error) });
+    }
+  });
+}
+
 expose(new StreamRemoteKernel());
