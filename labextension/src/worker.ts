@@ -406,10 +406,14 @@ piplite.piplite._PIPLITE_URLS = ${JSON.stringify(options.pipliteUrls)}
     let result: any;
     Private.setInterruptBuffer(this._pyodide, this._polled);
     try {
+      // read between the steps of the export (see checkpoint.py)
+      const signal = this._signal;
+      const interrupted = () => !!signal && Atomics.load(signal, 0) !== 0;
       result = bridge.checkpoint(
         request.signingKey,
         request.previous,
         request.maxBytes,
+        interrupted,
       );
     } catch (error: any) {
       if (error?.type === 'KeyboardInterrupt') {

@@ -119,8 +119,9 @@ def restore_from_dialog(page) -> str:
     return text
 
 
-def test_reload_restores_variables_database_file_and_function(fresh_lite):
-    page = checkpoint_page(fresh_lite)
+@pytest.mark.parametrize("mode", ["isolated", "plain"])
+def test_reload_restores_variables_database_file_and_function(fresh_lite, mode):
+    page = checkpoint_page(fresh_lite, mode=mode)
     make_notebook(page, "recover.ipynb", SETUP)
     run_all(page)
     info = wait_checkpoint(page, "recover.ipynb")

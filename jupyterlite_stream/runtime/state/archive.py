@@ -63,10 +63,12 @@ class ArchiveWriter:
         else:
             info.compress_type = zipfile.ZIP_STORED
         digest = hashlib.sha256()
-        # in chunks, with Python between them: an interrupt (a checkpoint cut
-        # short by the next cell, see checkpoint.py) lands within one chunk
+        # in chunks, checking between them: a checkpoint cut short by the
+        # next cell (see checkpoint.py) stops within one chunk
         with self._zip.open(info, "w") as out:
             for start in range(0, len(view), CHUNK):
+                if step_check is not None:
+                    step_check()
                 chunk = view[start : start + CHUNK]
                 digest.update(chunk)
                 out.write(chunk)
@@ -85,7 +87,9 @@ class ArchiveWriter:
 
 
 #: bytes hashed, deflated and written in one step
-CHUNK = 2 * MiB
+CHUNK = MiB
+#: called before each step of writing (None: nothing); raises to stop
+step_check = None
 
 
 def _set_level(info, level: int) -> None:

@@ -17,7 +17,7 @@ import os
 import sqlite3
 import zlib
 
-from . import _user_namespace, export_state
+from . import _user_namespace, archive, export_state
 from . import files as kernel_files
 from . import namespace as kernel_namespace
 
@@ -122,24 +122,45 @@ def _files(roots) -> list:
 
 
 def make_checkpoint(
-    signing_key, previous: str | None, max_bytes: int | None, *, namespace=None, file_roots=None
+    signing_key,
+    previous: str | None,
+    max_bytes: int | None,
+    *,
+    namespace=None,
+    file_roots=None,
+    interrupted=None,
 ):
     """(status, data, summary JSON text, fingerprint):
 
     - "unchanged": the fingerprint is `previous`; nothing exported;
     - "too-large": the state file would exceed `max_bytes` (data is None);
     - "written": `data` is the signed state file, as Export makes it.
-    KeyboardInterrupt (the page's signal) propagates: the checkpoint is
+    KeyboardInterrupt (the page's signal, or `interrupted()` turning true,
+    checked between the steps of writing) propagates: the checkpoint is
     dropped, and the last good one stays where the page keeps it."""
     mark = fingerprint(namespace, file_roots)
     if mark == previous:
         return "unchanged", None, "{}", mark
     key = signing_key.encode() if isinstance(signing_key, str) else signing_key
-    report = export_state(namespace=namespace, file_roots=file_roots, signing_key=key)
+    # Pyodide looks at the signal only every so many bytecodes: between large
+    # steps of C code (hashing a chunk) that can be tens of milliseconds
+    archive.step_check = _raising(interrupted) if interrupted else None
+    try:
+        report = export_state(namespace=namespace, file_roots=file_roots, signing_key=key)
+    finally:
+        archive.step_check = None
     about = json.dumps(summary(report))
     if max_bytes is not None and report.size > max_bytes:
         return "too-large", None, about, mark
     return "written", report.data, about, mark
+
+
+def _raising(interrupted):
+    def check():
+        if interrupted():
+            raise KeyboardInterrupt
+
+    return check
 
 
 def summary(report) -> dict:

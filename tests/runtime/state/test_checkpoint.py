@@ -112,3 +112,18 @@ def test_interrupt_cuts_a_checkpoint_short(tmp_path):
         for _ in range(50):  # until the signal lands (it may come late)
             make_checkpoint(KEY, None, None, namespace=ns, file_roots=[])
     timer.cancel()
+
+
+def test_the_step_check_stops_a_checkpoint_within_a_chunk(tmp_path):
+    from jupyterlite_stream.runtime.state import archive
+
+    calls = []
+
+    def interrupted():
+        calls.append(1)
+        return len(calls) > 3
+
+    ns = {"big": os.urandom(8 * archive.CHUNK)}
+    with pytest.raises(KeyboardInterrupt):
+        make_checkpoint(KEY, None, None, namespace=ns, file_roots=[], interrupted=interrupted)
+    assert len(calls) == 4 and archive.step_check is None
