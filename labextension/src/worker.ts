@@ -404,11 +404,17 @@ piplite.piplite._PIPLITE_URLS = ${JSON.stringify(options.pipliteUrls)}
   async checkpoint(request: ICheckpointRequest): Promise<ICheckpointResult> {
     const bridge = await this._stateBridge();
     let result: any;
+    const cancelled: ICheckpointResult = {
+      status: 'cancelled',
+      data: null,
+      summary: '{}',
+      fingerprint: null,
+    };
+    // read between the steps of the export (see checkpoint.py)
+    const signal = this._signal;
+    const interrupted = () => !!signal && Atomics.load(signal, 0) !== 0;
     Private.setInterruptBuffer(this._pyodide, this._polled);
     try {
-      // read between the steps of the export (see checkpoint.py)
-      const signal = this._signal;
-      const interrupted = () => !!signal && Atomics.load(signal, 0) !== 0;
       result = bridge.checkpoint(
         request.signingKey,
         request.previous,
@@ -417,18 +423,20 @@ piplite.piplite._PIPLITE_URLS = ${JSON.stringify(options.pipliteUrls)}
       );
     } catch (error: any) {
       if (error?.type === 'KeyboardInterrupt') {
-        return {
-          status: 'cancelled',
-          data: null,
-          summary: '{}',
-          fingerprint: null,
-          cancelledAt: Private.now(),
-        };
+        this._clearSignal();
+        return { ...cancelled, cancelledAt: Private.now() };
       }
+      this._clearSignal();
       throw error;
     } finally {
       Private.setInterruptBuffer(this._pyodide, null);
+    }
+    if (interrupted()) {
+      // done, but copying it out would keep the cell waiting: the next
+      // checkpoint after the cell takes its place
+      result.destroy();
       this._clearSignal();
+      return { ...cancelled, cancelledAt: Private.now() };
     }
     try {
       const data: Uint8Array | null = result.get(1)?.toJs() ?? null;

@@ -326,12 +326,12 @@ def test_a_cell_cuts_a_60_mb_checkpoint_short_and_starts_at_once(fresh_lite):
             + "\n".join(f"part{i} = random.randbytes(10 * MiB)" for i in range(6))
         ],
     )
-    delays = []
-    for _attempt in range(3):
-        page.console.clear()
+    delays: list[float] = []
+    for _attempt in range(6):  # a cut needs the request to land while one runs
+        start = len(page.console)
         run_all(page)
         deadline = time.monotonic() + 60
-        while not any("of large.ipynb started" in line for line in page.console):
+        while not any("of large.ipynb started" in line for line in page.console[start:]):
             assert time.monotonic() < deadline, page.console
             page.page.wait_for_timeout(5)
         run = page.start("print('quick')")
@@ -339,13 +339,14 @@ def test_a_cell_cuts_a_60_mb_checkpoint_short_and_starts_at_once(fresh_lite):
             m["content"].get("text", "") for m in run.wait()["iopub"] if m["type"] == "stream"
         )
         page.page.wait_for_timeout(500)
-        delays = [
+        delays += [
             float(re.search(r"started ([\d.]+) ms after", line).group(1))
-            for line in page.console
+            for line in page.console[start:]
             if "was cut short" in line
         ]
-        if delays:
+        if len(delays) >= 3:
             break
     assert delays, page.console
-    print(f"cell start after cutting a 60 MB checkpoint short: {delays[0]:.1f} ms")
-    assert delays[0] < 50
+    print(f"cell start after cutting a 60 MB checkpoint short (ms): {delays}")
+    # a loose bound on the median of three; the exact figures: bench/checkpoint.py
+    assert sorted(delays)[len(delays) // 2] < 50, delays
