@@ -29,13 +29,15 @@ SAMPLE = 64
 DEPTH = 3
 
 
-def fingerprint(ns: dict | None = None, roots=None) -> str:
+def fingerprint(ns: dict | None = None, roots=None, check=None) -> str:
     """A digest of what an export would save, taken without exporting: the
     variables' names, types and shallow contents, the files' names, sizes
     and modification times, and the change counters of open databases."""
     ns, hidden = _user_namespace(ns)
     digest = hashlib.sha256()
     for name, value in sorted(kernel_namespace.user_variables(ns, hidden), key=_first):
+        if check is not None:
+            check()  # hashing a large new value is one long step of C code
         digest.update(name.encode())
         digest.update(repr(_shape(value, DEPTH)).encode())
     roots = kernel_files.default_roots() if roots is None else roots
@@ -138,13 +140,14 @@ def make_checkpoint(
     KeyboardInterrupt (the page's signal, or `interrupted()` turning true,
     checked between the steps of writing) propagates: the checkpoint is
     dropped, and the last good one stays where the page keeps it."""
-    mark = fingerprint(namespace, file_roots)
+    # Pyodide looks at the signal only every so many bytecodes: between large
+    # steps of C code (hashing a chunk) that can be tens of milliseconds
+    check = _raising(interrupted) if interrupted else None
+    mark = fingerprint(namespace, file_roots, check)
     if mark == previous:
         return "unchanged", None, "{}", mark
     key = signing_key.encode() if isinstance(signing_key, str) else signing_key
-    # Pyodide looks at the signal only every so many bytecodes: between large
-    # steps of C code (hashing a chunk) that can be tens of milliseconds
-    archive.step_check = _raising(interrupted) if interrupted else None
+    archive.step_check = check
     try:
         report = export_state(namespace=namespace, file_roots=file_roots, signing_key=key)
     finally:
