@@ -402,6 +402,8 @@ piplite.piplite._PIPLITE_URLS = ${JSON.stringify(options.pipliteUrls)}
    * without waiting for the export to end.
    */
   async checkpoint(request: ICheckpointRequest): Promise<ICheckpointResult> {
+    // the first checkpoint of a kernel loads cloudpickle (~0.2 s): a cell
+    // asked meanwhile waits for that load, not for the export
     const bridge = await this._stateBridge();
     let result: any;
     const cancelled: ICheckpointResult = {
@@ -413,6 +415,10 @@ piplite.piplite._PIPLITE_URLS = ${JSON.stringify(options.pipliteUrls)}
     // read between the steps of the export (see checkpoint.py)
     const signal = this._signal;
     const interrupted = () => !!signal && Atomics.load(signal, 0) !== 0;
+    if (interrupted()) {
+      this._clearSignal();
+      return { ...cancelled, cancelledAt: Private.now() };
+    }
     Private.setInterruptBuffer(this._pyodide, this._polled);
     try {
       result = bridge.checkpoint(
