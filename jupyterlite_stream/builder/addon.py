@@ -14,7 +14,12 @@ from pathlib import Path
 from doit.exceptions import TaskFailed
 from jupyter_core.paths import jupyter_path
 from jupyterlite_core.addons.base import BaseAddon
-from jupyterlite_core.constants import JUPYTER_CONFIG_DATA, JUPYTERLITE_JSON, LITE_PLUGIN_SETTINGS
+from jupyterlite_core.constants import (
+    JUPYTER_CONFIG_DATA,
+    JUPYTERLITE_JSON,
+    LITE_PLUGIN_SETTINGS,
+    SETTINGS_OVERRIDES,
+)
 from traitlets import Unicode, default
 
 from .contents_hash import ListingError, add_content_hashes, listings
@@ -36,6 +41,9 @@ from .snapshot import SNAPSHOT, SnapshotError, make_snapshot, remove_snapshot
 KERNEL_PLUGIN_ID = "jupyterlite-stream:kernel"
 ISOLATION_PLUGIN_ID = "jupyterlite-stream:isolation"
 STOCK_KERNEL_PLUGIN_ID = "@jupyterlite/pyodide-kernel-extension:kernel"
+#: notebook autosave: seconds between saves unless the site's config says
+DOCMANAGER_PLUGIN_ID = "@jupyterlab/docmanager-extension:plugin"
+AUTOSAVE_INTERVAL_S = 5
 VENDORED_PYODIDE = Path(__file__).parent.parent / "pyodide"
 #: where jupyterlite-pyodide-kernel ships piplite, its ipykernel shim and pyodide_kernel
 STOCK_WHEELS = Path("@jupyterlite", "pyodide-kernel-extension", "static", "pypi")
@@ -249,6 +257,11 @@ class StreamAddon(BaseAddon):
         ours.setdefault("kernelPackages", list(KERNEL_PACKAGES))
         ours.setdefault("disablePyPIFallback", stock.get("disablePyPIFallback", True))
         ours.setdefault("pipliteUrls", stock.get("pipliteUrls", []))
+        # JupyterLab autosaves every 120 s: a reload would lose that much typing
+        overrides = data.setdefault(SETTINGS_OVERRIDES, {})
+        overrides.setdefault(DOCMANAGER_PLUGIN_ID, {}).setdefault(
+            "autosaveInterval", AUTOSAVE_INTERVAL_S
+        )
         config_path.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
 
     def _snapshot(self, config_path: Path) -> None:

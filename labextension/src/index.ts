@@ -22,6 +22,11 @@ import { Signal } from '@lumino/signaling';
 import { StreamKernelClient } from './client';
 import { NotebookErrorMarks } from './errormarks';
 import { CommandIDs as StateCommandIDs, StateTransfer } from './state';
+import {
+  Checkpoints,
+  CommandIDs as CheckpointCommandIDs,
+  readCheckpointSettings,
+} from './checkpoint';
 import { errorHighlightExtension } from './highlight';
 import { InterruptSignal } from './interrupt';
 import { IsolationGuard, within } from './isolation';
@@ -43,6 +48,7 @@ namespace PluginIDs {
   export const errorHighlight = 'jupyterlite-stream:error-highlight';
   export const state = 'jupyterlite-stream:state';
   export const offline = 'jupyterlite-stream:offline';
+  export const checkpoint = 'jupyterlite-stream:checkpoint';
 }
 
 /**
@@ -329,6 +335,66 @@ const state: JupyterFrontEndPlugin<void> = {
 };
 
 /**
+ * Automatic checkpoints of each notebook's kernel state, and recovery after a
+ * reload, a crash or a dead kernel. Its settings are those of the state
+ * plugin (`litePluginSettings["jupyterlite-stream:state"]`).
+ */
+const checkpoint: JupyterFrontEndPlugin<void> = {
+  id: PluginIDs.checkpoint,
+  description: "Saves each notebook's kernel state in browser storage and restores it.",
+  autoStart: true,
+  requires: [IKernelClient],
+  optional: [INotebookTracker, ITranslator, ICommandPalette, IMainMenu],
+  activate: (
+    app: JupyterFrontEnd,
+    kernelClient: IKernelClient,
+    tracker: INotebookTracker | null,
+    translator: ITranslator | null,
+    palette: ICommandPalette | null,
+    mainMenu: IMainMenu | null,
+  ): void => {
+    if (!tracker) {
+      return;
+    }
+    const trans = (translator ?? nullTranslator).load('jupyterlite_stream');
+    const checkpoints = new Checkpoints({
+      settings: readCheckpointSettings(Private.pluginSettings(PluginIDs.state)),
+      site: new URL(PageConfig.getBaseUrl(), window.location.href).href,
+      currentPanel: () => tracker.currentWidget,
+      kernelClient,
+      trans,
+    });
+    tracker.widgetAdded.connect((_, panel) => checkpoints.track(panel));
+    app.commands.addCommand(CheckpointCommandIDs.restoreCheckpoint, {
+      label: trans.__('Restore Checkpoint…'),
+      caption: trans.__(
+        'Restore the kernel state saved automatically for this notebook',
+      ),
+      isEnabled: () => !!tracker.currentWidget,
+      execute: () => checkpoints.restoreCurrent(),
+    });
+    app.commands.addCommand(CheckpointCommandIDs.deleteCheckpoints, {
+      // the label says how much the checkpoints take
+      label: () =>
+        trans.__('Delete Checkpoints (%1)…', Checkpoints.size(checkpoints.used)),
+      caption: trans.__('Delete the kernel states saved automatically by this site'),
+      execute: () => checkpoints.deleteAll(),
+    });
+    const commands = [
+      CheckpointCommandIDs.restoreCheckpoint,
+      CheckpointCommandIDs.deleteCheckpoints,
+    ];
+    for (const command of commands) {
+      palette?.addItem({ command, category: trans.__('Kernel') });
+    }
+    mainMenu?.kernelMenu.addGroup(
+      commands.map((command) => ({ command })),
+      51,
+    );
+  },
+};
+
+/**
  * How long a new kernel waits for the service worker to be ready.
  */
 const SERVICE_WORKER_WAIT_MS = 3000;
@@ -462,4 +528,5 @@ export default [
   original,
   originalMarks,
   offline,
+  checkpoint,
 ];

@@ -53,6 +53,16 @@ export class InterruptSignal {
   }
 
   /**
+   * Stop background work of the kernel (an automatic checkpoint) that runs
+   * while no cell does: as `raise`, but not counted as a Stop, so no output
+   * is dropped.
+   */
+  cutShort(): void {
+    Atomics.store(this._cells, 0, InterruptSignal.SIGINT);
+    Atomics.notify(this._cells, 0);
+  }
+
+  /**
    * How many Stops were raised so far: the worker stamps its output with
    * it, so output sent before the latest Stop can be told apart.
    */

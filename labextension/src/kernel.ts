@@ -12,7 +12,13 @@ import { Signal } from '@lumino/signaling';
 
 import { InterruptSignal } from './interrupt';
 import type { InterruptSupport, IStreamKernel } from './tokens';
-import type { IStateFile, IStreamWorkerKernel, IStreamWorkerOptions } from './worker';
+import type {
+  ICheckpointRequest,
+  ICheckpointResult,
+  IStateFile,
+  IStreamWorkerKernel,
+  IStreamWorkerOptions,
+} from './worker';
 
 /**
  * The Python kernel of jupyterlite-stream (main thread side).
@@ -31,7 +37,9 @@ export class StreamKernel extends BaseKernel implements IStreamKernel {
     this._signal = prestarted.signal;
     this._worker = prestarted.worker;
     this._worker.addEventListener('message', (ev) => {
-      if (ev.data?._kernelMessage !== undefined) {
+      if (ev.data?._kernelDied !== undefined) {
+        this._die(ev.data._kernelDied);
+      } else if (ev.data?._kernelMessage !== undefined) {
         this._onWorkerMessage(ev.data._kernelMessage, ev.data.stops ?? 0);
       } else if (ev.data?._logMessage !== undefined) {
         this._logger({ payload: ev.data._logMessage, kernelId: this.id });
@@ -39,6 +47,7 @@ export class StreamKernel extends BaseKernel implements IStreamKernel {
     });
     this._worker.addEventListener('error', (ev) => {
       this._ready.reject(new Error(`The kernel worker failed to start: ${ev.message}`));
+      this._die(ev.message);
     });
     this._remote = prestarted.remote;
     this._remote
@@ -113,6 +122,57 @@ export class StreamKernel extends BaseKernel implements IStreamKernel {
     }
     if (!this._signal && !answeredInput && !stopped && this._executing) {
       this._interruptFailed.emit();
+    }
+  }
+
+  /**
+   * Emitted after each cell with its reply status: automatic checkpoints
+   * follow the cells that ran.
+   */
+  get executed(): ISignal<this, string> {
+    return this._executed;
+  }
+
+  /**
+   * Emitted once with the reason when the kernel died (its worker failed,
+   * Pyodide suffered a fatal error: out of memory, a wasm trap).
+   */
+  get died(): ISignal<this, string> {
+    return this._died;
+  }
+
+  /**
+   * Whether the kernel died (see `died`).
+   */
+  get isDead(): boolean {
+    return this._dead;
+  }
+
+  /**
+   * How long (ms, in the worker) each cell that cut a checkpoint short
+   * waited from its request to its start.
+   */
+  get checkpointCutDelays(): readonly number[] {
+    return this._cutDelays;
+  }
+
+  /**
+   * Take an automatic checkpoint of the state now, in idle time; a cell run
+   * meanwhile cuts it short. Resolves with null when the kernel is busy.
+   *
+   * @param request The signing key, the last fingerprint and the size cap.
+   */
+  async checkpoint(request: ICheckpointRequest): Promise<ICheckpointResult | null> {
+    await this.ready;
+    if (this._executing || this._cellsWaiting || this._checkpointing || this._dead) {
+      return null;
+    }
+    const running = this._remote.checkpoint(request);
+    this._checkpointing = running;
+    try {
+      return await running;
+    } finally {
+      this._checkpointing = null;
     }
   }
 
@@ -232,6 +292,13 @@ export class StreamKernel extends BaseKernel implements IStreamKernel {
     content: KernelMessage.IExecuteRequestMsg['content'],
   ): Promise<KernelMessage.IExecuteReplyMsg['content']> {
     await this.ready;
+    this._cellsWaiting++;
+    let cutAt: number | null;
+    try {
+      cutAt = await this._cutCheckpointShort();
+    } finally {
+      this._cellsWaiting--;
+    }
     // a Stop of an earlier cell that came too late must not reach this one
     this._signal?.clear();
     this._stopRequested = false;
@@ -240,13 +307,72 @@ export class StreamKernel extends BaseKernel implements IStreamKernel {
       // the gate raises it at the cell's first line
       void this.interrupt();
     }
+    let status = 'error';
     try {
-      const result = await this._remote.execute(content, this.parent);
+      // a fatal error inside Pyodide's event loop never settles the request
+      const result = await Promise.race([
+        this._remote.execute(content, this.parent),
+        this._death.promise,
+      ]);
       result.execution_count = this.executionCount;
+      status = result.status;
+      if (result.kernel_died) {
+        this._die(result.evalue);
+      }
       return result;
+    } catch (error) {
+      this._die(String(error));
+      throw error;
     } finally {
       this._executing = false;
+      if (cutAt !== null) {
+        void this._logCutDelay(cutAt);
+      }
+      this._executed.emit(status);
     }
+  }
+
+  /**
+   * Stop a checkpoint in progress so that the cell starts at once.
+   *
+   * @returns when the cell asked (ms since the epoch), or null when no
+   * checkpoint ran.
+   */
+  private async _cutCheckpointShort(): Promise<number | null> {
+    const running = this._checkpointing;
+    if (!running) {
+      return null;
+    }
+    const requested = performance.timeOrigin + performance.now();
+    // without shared memory the checkpoint cannot be reached: the cell waits
+    this._signal?.cutShort();
+    await running.catch(() => undefined);
+    return requested;
+  }
+
+  private async _logCutDelay(requested: number): Promise<void> {
+    const started = await this._remote.lastCellStart();
+    const delay = started - requested;
+    this._cutDelays.push(delay);
+    console.info(
+      `[jupyterlite-stream] a checkpoint was cut short: the cell started ${delay.toFixed(1)} ms after its request`,
+    );
+  }
+
+  private _die(reason: string): void {
+    if (this._dead || this.isDisposed) {
+      return;
+    }
+    this._dead = true;
+    const evalue = `the kernel died: ${reason}`;
+    this._death.resolve({
+      status: 'error',
+      ename: 'KernelDied',
+      evalue,
+      traceback: [evalue],
+      kernel_died: true,
+    });
+    this._died.emit(reason);
   }
 
   async completeRequest(
@@ -375,6 +501,13 @@ export class StreamKernel extends BaseKernel implements IStreamKernel {
   // when Stop was last pressed with no cell running (ms since the epoch)
   private _stoppedAt = -Infinity;
   private _interruptFailed = new Signal<this, void>(this);
+  private _executed = new Signal<this, string>(this);
+  private _died = new Signal<this, string>(this);
+  private _dead = false;
+  private _death = new PromiseDelegate<any>();
+  private _checkpointing: Promise<ICheckpointResult> | null = null;
+  private _cutDelays: number[] = [];
+  private _cellsWaiting = 0;
 }
 
 /**

@@ -26,6 +26,14 @@ export namespace CommandIDs {
 }
 
 /**
+ * This browser's signing key: state files signed with it (exports and
+ * checkpoints) restore here as trusted.
+ */
+export function signingKey(): string {
+  return Private.signingKey();
+}
+
+/**
  * Export and import for the notebook in front.
  */
 export class StateTransfer {

@@ -3,6 +3,8 @@ import type { IKernel } from '@jupyterlite/services';
 import { Token } from '@lumino/coreutils';
 import type { ISignal } from '@lumino/signaling';
 
+import type { ICheckpointRequest, ICheckpointResult } from './worker';
+
 /**
  * What the page can stop in a running cell.
  *
@@ -50,6 +52,32 @@ export interface IStreamKernel extends IKernel {
     trust: boolean,
     signingKey: string | null,
   ): Promise<any>;
+
+  /**
+   * Take an automatic checkpoint in idle time (null when busy); a cell run
+   * meanwhile cuts it short.
+   */
+  checkpoint(request: ICheckpointRequest): Promise<ICheckpointResult | null>;
+
+  /**
+   * Emitted after each cell with its reply status.
+   */
+  readonly executed: ISignal<IStreamKernel, string>;
+
+  /**
+   * Emitted once with the reason when the kernel died.
+   */
+  readonly died: ISignal<IStreamKernel, string>;
+
+  /**
+   * Whether the kernel died.
+   */
+  readonly isDead: boolean;
+
+  /**
+   * How long each cell that cut a checkpoint short waited (ms, in the worker).
+   */
+  readonly checkpointCutDelays: readonly number[];
 
   /**
    * Relay an `input()` request that reached the page through the service

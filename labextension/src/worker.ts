@@ -57,6 +57,37 @@ export interface IStreamWorkerKernel {
     trust: boolean,
     signingKey: string | null,
   ): Promise<string>;
+  checkpoint(options: ICheckpointRequest): Promise<ICheckpointResult>;
+  lastCellStart(): number;
+}
+
+/**
+ * What the page asks of an automatic checkpoint.
+ */
+export interface ICheckpointRequest {
+  signingKey: string | null;
+  /** The fingerprint of the last checkpoint: unchanged states are skipped. */
+  previous: string | null;
+  /** Larger state files are not checkpointed (null: no cap). */
+  maxBytes: number | null;
+}
+
+/**
+ * What came of an automatic checkpoint.
+ *
+ * - `written`: `data` is the state file, as Export makes it;
+ * - `unchanged`: the state is the one of the last checkpoint;
+ * - `too-large`: the state file is over the cap (`summary.size` says how large);
+ * - `cancelled`: a cell run cut it short.
+ */
+export interface ICheckpointResult {
+  status: 'written' | 'unchanged' | 'too-large' | 'cancelled';
+  data: Uint8Array | null;
+  /** JSON text: variables, databases, files, size, skipped. */
+  summary: string;
+  fingerprint: string | null;
+  /** When it was cut short (ms since the epoch, this worker's clock). */
+  cancelledAt?: number;
 }
 
 /**
@@ -276,6 +307,7 @@ piplite.piplite._PIPLITE_URLS = ${JSON.stringify(options.pipliteUrls)}
    * next one.
    */
   async execute(content: any, parent: any): Promise<any> {
+    this._cellStart = Private.now();
     // errors are located by cell: JupyterLab sends the cell id with the
     // request. A Stop already pending waits for the cell's code (the gate
     // is shut while this helper runs).
@@ -285,6 +317,9 @@ piplite.piplite._PIPLITE_URLS = ${JSON.stringify(options.pipliteUrls)}
     } catch (error) {
       // the page must get a reply whatever happened, or the cell stays busy
       const reply = Private.errorReply(error);
+      // Pyodide cannot run anything after a fatal error (out of memory, a
+      // wasm trap): the page offers the last checkpoint
+      reply.kernel_died = !!(error as any)?.pyodide_fatal_error;
       this._sendWorkerMessage({
         parentHeader: parent?.header,
         bundle: {
@@ -358,6 +393,77 @@ piplite.piplite._PIPLITE_URLS = ${JSON.stringify(options.pipliteUrls)}
     signingKey: string | null,
   ): Promise<string> {
     return await (await this._stateBridge()).restore(data, trust, signingKey);
+  }
+
+  /**
+   * An automatic checkpoint, in the kernel's idle time. The interrupt
+   * signal reaches Python meanwhile: a cell run cuts it short between two
+   * export steps (the archive is written in chunks), and the cell starts
+   * without waiting for the export to end.
+   */
+  async checkpoint(request: ICheckpointRequest): Promise<ICheckpointResult> {
+    // the first checkpoint of a kernel loads cloudpickle (~0.2 s): a cell
+    // asked meanwhile waits for that load, not for the export
+    const bridge = await this._stateBridge();
+    let result: any;
+    const cancelled: ICheckpointResult = {
+      status: 'cancelled',
+      data: null,
+      summary: '{}',
+      fingerprint: null,
+    };
+    // read between the steps of the export (see checkpoint.py)
+    const signal = this._signal;
+    const interrupted = () => !!signal && Atomics.load(signal, 0) !== 0;
+    if (interrupted()) {
+      this._clearSignal();
+      return { ...cancelled, cancelledAt: Private.now() };
+    }
+    Private.setInterruptBuffer(this._pyodide, this._polled);
+    try {
+      result = bridge.checkpoint(
+        request.signingKey,
+        request.previous,
+        request.maxBytes,
+        interrupted,
+      );
+    } catch (error: any) {
+      if (error?.type === 'KeyboardInterrupt') {
+        this._clearSignal();
+        return { ...cancelled, cancelledAt: Private.now() };
+      }
+      this._clearSignal();
+      throw error;
+    } finally {
+      Private.setInterruptBuffer(this._pyodide, null);
+    }
+    if (interrupted()) {
+      // done, but copying it out would keep the cell waiting: the next
+      // checkpoint after the cell takes its place
+      result.destroy();
+      this._clearSignal();
+      return { ...cancelled, cancelledAt: Private.now() };
+    }
+    try {
+      const data: Uint8Array | null = result.get(1)?.toJs() ?? null;
+      const answer: ICheckpointResult = {
+        status: result.get(0),
+        data,
+        summary: result.get(2),
+        fingerprint: result.get(3),
+      };
+      return data ? transfer(answer, [data.buffer]) : answer;
+    } finally {
+      result.destroy();
+    }
+  }
+
+  /**
+   * When the last cell started in this worker (ms since the epoch): the
+   * page measures how long a cell that cut a checkpoint short waited.
+   */
+  lastCellStart(): number {
+    return this._cellStart;
   }
 
   /**
@@ -456,12 +562,20 @@ piplite.piplite._PIPLITE_URLS = ${JSON.stringify(options.pipliteUrls)}
   private _restored = false;
   private _runtime: any = null;
   private _phases: Private.PhaseLog | null = null;
+  private _cellStart = 0;
 }
 
 /**
  * Helpers of the worker.
  */
 namespace Private {
+  /**
+   * Milliseconds since the epoch, sub-millisecond, comparable with the page's.
+   */
+  export function now(): number {
+    return performance.timeOrigin + performance.now();
+  }
+
   /**
    * What `jupyterlite_stream.runtime.install` receives.
    */
@@ -654,6 +768,17 @@ namespace Private {
     readonly entries: [string, number][] = [];
     private _t0 = performance.now();
   }
+}
+
+// Pyodide's fatal errors (out of memory, a wasm trap) in its event loop
+// reach no request: the page must still learn that the kernel died
+for (const event of ['error', 'unhandledrejection']) {
+  self.addEventListener(event, (ev: any) => {
+    const error = ev.error ?? ev.reason;
+    if (error?.pyodide_fatal_error) {
+      postMessage({ _kernelDied: String(error?.message ?? error) });
+    }
+  });
 }
 
 expose(new StreamRemoteKernel());

@@ -54,12 +54,25 @@ class ArchiveWriter:
         """Store `data` (bytes-like) as `name`; return (size, sha256 hex)."""
         info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
         info.external_attr = (stat.S_IFREG | 0o644) << 16
-        if _compresses(data):
+        view = memoryview(data).cast("B")
+        info.file_size = len(view)
+        if _compresses(view):
             # level 1: fast, states can be 100s of MB
-            self._zip.writestr(info, data, zipfile.ZIP_DEFLATED, 1)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            _set_level(info, 1)
         else:
-            self._zip.writestr(info, data, zipfile.ZIP_STORED)
-        return len(data), hashlib.sha256(data).hexdigest()
+            info.compress_type = zipfile.ZIP_STORED
+        digest = hashlib.sha256()
+        # in chunks, checking between them: a checkpoint cut short by the
+        # next cell (see checkpoint.py) stops within one chunk
+        with self._zip.open(info, "w") as out:
+            for start in range(0, len(view), CHUNK):
+                if step_check is not None:
+                    step_check()
+                chunk = view[start : start + CHUNK]
+                digest.update(chunk)
+                out.write(chunk)
+        return len(view), digest.hexdigest()
 
     def finish(self, manifest: dict, signing_key: bytes | None) -> None:
         manifest_bytes = json.dumps(manifest, indent=1, ensure_ascii=False).encode()
@@ -71,6 +84,20 @@ class ArchiveWriter:
             }
             self.add(SIGNATURE, json.dumps(signature).encode())
         self._zip.close()
+
+
+#: bytes hashed, deflated and written in one step
+CHUNK = MiB
+#: called before each step of writing (None: nothing); raises to stop
+step_check = None
+
+
+def _set_level(info, level: int) -> None:
+    """The deflate level of one entry (`compress_level` since Python 3.13)."""
+    if hasattr(info, "compress_level"):
+        info.compress_level = level
+    else:
+        info._compresslevel = level
 
 
 def _compresses(data, sample=64 * 1024) -> bool:

@@ -44,3 +44,13 @@ async def restore(data, trust: bool, signing_key: str | None) -> str:
     except StateError as err:
         return json.dumps({"error": str(err)})
     return json.dumps(report.to_dict())
+
+
+def checkpoint(signing_key: str | None, previous: str | None, max_bytes, interrupted=None):
+    """An automatic checkpoint (see checkpoint.py): a list [status, data,
+    summary JSON, fingerprint] for the worker to read. `interrupted()`: whether
+    a cell asked to run (the page's signal)."""
+    from .checkpoint import make_checkpoint
+
+    limit = None if max_bytes is None else int(max_bytes)
+    return list(make_checkpoint(signing_key, previous, limit, interrupted=interrupted))

@@ -1,0 +1,129 @@
+"""Automatic checkpoints under CPython: the fingerprint sees what a cell
+changes and nothing else, a checkpoint is the signed state file of Export,
+the size cap, and an interrupt that cuts a checkpoint short."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import threading
+
+import pytest
+
+from jupyterlite_stream.runtime.state import import_state, inspect_state
+from jupyterlite_stream.runtime.state.checkpoint import fingerprint, make_checkpoint
+
+KEY = "k" * 32
+
+
+def namespace(tmp_path):
+    db = sqlite3.connect(":memory:")
+    db.execute("create table t (x int)")
+    db.execute("insert into t values (1)")
+    db.commit()
+    ns = {"scores": {"Ada": [12, 14]}, "n": 3, "db": db}
+    exec("def best(d):\n    return max(d)\n", ns)
+    (tmp_path / "notes.txt").write_text("remember me")
+    return ns
+
+
+def test_unchanged_state_keeps_its_fingerprint(tmp_path):
+    ns = namespace(tmp_path)
+    first = fingerprint(ns, [tmp_path])
+    assert fingerprint(ns, [tmp_path]) == first
+    print(ns["n"])  # a cell that only reads
+    assert fingerprint(ns, [tmp_path]) == first
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda ns, p: ns.update(n=4),
+        lambda ns, p: ns["scores"]["Ada"].append(15),
+        lambda ns, p: ns["scores"].update(Grace=[15]),
+        lambda ns, p: ns["db"].execute("insert into t values (2)"),
+        lambda ns, p: (p / "notes.txt").write_text("remember me too"),
+        lambda ns, p: (p / "new.txt").write_text("x"),
+        lambda ns, p: ns.update(raw=bytearray(b"ab")),
+        lambda ns, p: ns.pop("best"),
+    ],
+    ids=["rebind", "nested-append", "dict-key", "sqlite", "file-edit", "file-new", "new", "del"],
+)
+def test_a_change_changes_the_fingerprint(tmp_path, change):
+    ns = namespace(tmp_path)
+    before = fingerprint(ns, [tmp_path])
+    change(ns, tmp_path)
+    assert fingerprint(ns, [tmp_path]) != before
+
+
+def test_bytearray_edited_in_place(tmp_path):
+    ns = {"buf": bytearray(1000)}
+    before = fingerprint(ns, [])
+    ns["buf"][500] = 1
+    assert fingerprint(ns, []) != before
+
+
+def test_hostile_object_does_not_break_the_fingerprint(tmp_path):
+    class Weird:
+        def __len__(self):
+            raise RuntimeError("no")
+
+        def __getattribute__(self, name):
+            if name == "__dict__":
+                raise RuntimeError("no")
+            return object.__getattribute__(self, name)
+
+    assert fingerprint({"w": Weird()}, [])
+
+
+def test_checkpoint_is_a_signed_state_file(tmp_path):
+    ns = namespace(tmp_path)
+    status, data, about, mark = make_checkpoint(
+        KEY, None, None, namespace=ns, file_roots=[tmp_path]
+    )
+    assert status == "written"
+    assert '"variables": 3' in about and '"databases": 1' in about and '"files": 1' in about
+    again = make_checkpoint(KEY, mark, None, namespace=ns, file_roots=[tmp_path])
+    assert again[0] == "unchanged" and again[1] is None
+    preview = inspect_state(data, signing_key=KEY.encode())
+    assert preview.trusted
+    restored: dict = {}
+    (tmp_path / "notes.txt").unlink()
+    import_state(data, namespace=restored, signing_key=KEY.encode(), file_roots=[tmp_path])
+    assert restored["best"](restored["scores"]) == "Ada"
+    assert restored["db"].execute("select x from t").fetchone() == (1,)
+    assert (tmp_path / "notes.txt").read_text() == "remember me"
+
+
+def test_over_the_cap_is_not_checkpointed(tmp_path):
+    ns = {"big": os.urandom(200_000)}
+    status, data, about, _ = make_checkpoint(KEY, None, 100_000, namespace=ns, file_roots=[])
+    assert status == "too-large" and data is None and '"size": ' in about
+
+
+def test_interrupt_cuts_a_checkpoint_short(tmp_path):
+    """SIGINT (what the page's signal raises in Pyodide) stops the export
+    between two chunks of a large value."""
+    ns = {f"part{i}": os.urandom(2**20) for i in range(40)}
+    timer = threading.Timer(0.01, lambda: signal.raise_signal(signal.SIGINT))
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        for _ in range(50):  # until the signal lands (it may come late)
+            make_checkpoint(KEY, None, None, namespace=ns, file_roots=[])
+    timer.cancel()
+
+
+def test_the_step_check_stops_a_checkpoint_within_a_chunk(tmp_path):
+    from jupyterlite_stream.runtime.state import archive
+
+    calls = []
+
+    def interrupted():
+        calls.append(1)
+        return len(calls) > 3
+
+    ns = {"big": os.urandom(8 * archive.CHUNK)}
+    with pytest.raises(KeyboardInterrupt):
+        make_checkpoint(KEY, None, None, namespace=ns, file_roots=[], interrupted=interrupted)
+    assert len(calls) == 4 and archive.step_check is None
