@@ -127,3 +127,15 @@ def test_the_step_check_stops_a_checkpoint_within_a_chunk(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         make_checkpoint(KEY, None, None, namespace=ns, file_roots=[], interrupted=interrupted)
     assert len(calls) == 4 and archive.step_check is None
+
+
+@pytest.mark.parametrize("kind", [bytes, str])
+def test_a_large_value_replaced_by_one_of_the_same_size_changes_it(kind):
+    # large str/bytes are sampled, not hashed whole (a long step of C code)
+    size = 3 * 2**20
+    make = (lambda c: bytes([c]) * size) if kind is bytes else (lambda c: chr(c) * size)
+    ns = {"data": make(65)}
+    before = fingerprint(ns, [])
+    assert fingerprint(ns, []) == before
+    ns["data"] = make(66)
+    assert fingerprint(ns, []) != before
