@@ -9,15 +9,15 @@ SHA-256 of the exact bytes served under `files/`.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
 from jupyterlite_core.constants import ALL_JSON, API_CONTENTS, JSON_FMT
 
+from .distribution import sha256
+
 #: Jupyter Server's default `hash_algorithm`; the browser has it in crypto.subtle
 HASH_ALGORITHM = "sha256"
-_CHUNK = 1 << 20
 
 
 class ListingError(Exception):
@@ -33,14 +33,6 @@ def listings(output_dir: Path) -> list[Path]:
     folders = [files_dir, *sorted(d for d in files_dir.rglob("*") if d.is_dir())]
     api = Path(output_dir) / API_CONTENTS
     return [api / d.relative_to(files_dir) / ALL_JSON for d in folders]
-
-
-def file_hash(path: Path) -> str:
-    digest = hashlib.new(HASH_ALGORITHM)
-    with open(path, "rb") as stream:
-        while chunk := stream.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def hash_listing(listing_path: Path, files_dir: Path) -> int:
@@ -60,7 +52,7 @@ def hash_listing(listing_path: Path, files_dir: Path) -> int:
         source = files_dir / str(child.get("path", ""))
         if not source.is_file():
             continue
-        child["hash"] = file_hash(source)
+        child["hash"] = sha256(source)
         child["hash_algorithm"] = HASH_ALGORITHM
         hashed += 1
     listing_path.write_text(json.dumps(listing, **JSON_FMT), encoding="utf-8")

@@ -19,6 +19,8 @@ import hashlib
 import json
 from pathlib import Path, PurePosixPath
 
+from .distribution import sha256
+
 MANIFEST = "stream-offline.json"
 MANIFEST_VERSION = 1
 #: fetched by the browser's own service-worker update check, never through the worker
@@ -32,14 +34,6 @@ CONTENT_FOLDER = "files"
 #: how much of the CDN's compiled packages (numpy, pandas ...) a browser keeps
 CDN_CACHE_MB = 300
 OFFLINE_PLUGIN_ID = "jupyterlite-stream:offline"
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(2**20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def site_files(output_dir: Path) -> list[str]:
@@ -58,7 +52,7 @@ def site_files(output_dir: Path) -> list[str]:
 def file_entry(output_dir: Path, relative: str) -> dict:
     path = output_dir / relative
     size = path.stat().st_size
-    entry = {"size": size, "sha256": sha256_of(path)}
+    entry = {"size": size, "sha256": sha256(path)}
     if relative.startswith(f"{CONTENT_FOLDER}/") and size > LAZY_CONTENT_BYTES:
         entry["lazy"] = True
     return entry

@@ -13,6 +13,7 @@ import { INotebookTracker } from '@jupyterlab/notebook';
 import type { ServerConnection } from '@jupyterlab/services';
 import { IServerSettings } from '@jupyterlab/services';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
+import type { TranslationBundle } from '@jupyterlab/translation';
 import { downloadIcon, fileUploadIcon } from '@jupyterlab/ui-components';
 import { IServiceWorkerManager } from '@jupyterlite/apputils';
 import type { IKernel } from '@jupyterlite/services';
@@ -323,13 +324,12 @@ const state: JupyterFrontEndPlugin<void> = {
       isEnabled,
       execute: () => transfer.importState(),
     });
-    const commands = [StateCommandIDs.exportState, StateCommandIDs.importState];
-    for (const command of commands) {
-      palette?.addItem({ command, category: trans.__('Kernel') });
-    }
-    mainMenu?.kernelMenu.addGroup(
-      commands.map((command) => ({ command })),
+    Private.addToKernelMenu(
+      [StateCommandIDs.exportState, StateCommandIDs.importState],
       50,
+      trans,
+      palette,
+      mainMenu,
     );
   },
 };
@@ -380,16 +380,12 @@ const checkpoint: JupyterFrontEndPlugin<void> = {
       caption: trans.__('Delete the kernel states saved automatically by this site'),
       execute: () => checkpoints.deleteAll(),
     });
-    const commands = [
-      CheckpointCommandIDs.restoreCheckpoint,
-      CheckpointCommandIDs.deleteCheckpoints,
-    ];
-    for (const command of commands) {
-      palette?.addItem({ command, category: trans.__('Kernel') });
-    }
-    mainMenu?.kernelMenu.addGroup(
-      commands.map((command) => ({ command })),
+    Private.addToKernelMenu(
+      [CheckpointCommandIDs.restoreCheckpoint, CheckpointCommandIDs.deleteCheckpoints],
       51,
+      trans,
+      palette,
+      mainMenu,
     );
   },
 };
@@ -400,6 +396,26 @@ const checkpoint: JupyterFrontEndPlugin<void> = {
 const SERVICE_WORKER_WAIT_MS = 3000;
 
 namespace Private {
+  /**
+   * Put `commands` into the palette's Kernel category and, as one group at
+   * `rank`, into the Kernel menu.
+   */
+  export function addToKernelMenu(
+    commands: string[],
+    rank: number,
+    trans: TranslationBundle,
+    palette: ICommandPalette | null,
+    mainMenu: IMainMenu | null,
+  ): void {
+    for (const command of commands) {
+      palette?.addItem({ command, category: trans.__('Kernel') });
+    }
+    mainMenu?.kernelMenu.addGroup(
+      commands.map((command) => ({ command })),
+      rank,
+    );
+  }
+
   /**
    * Restart a kernel through the session of a widget that uses it, so that
    * the widget follows the restart as with its own Restart command.

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import sync_playwright
 
-from .driver import CHROMIUM, CHROMIUM_ARGS, LitePage
+from .driver import CHROMIUM, CHROMIUM_ARGS, LitePage, closing_pages
 from .server import SiteServer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -98,15 +98,11 @@ def lite(request, browser, servers):
 @pytest.fixture
 def fresh_lite(browser, servers):
     """A factory of new pages (new browser context) in a given mode."""
-    made = []
 
-    def make(mode: str) -> LitePage:
+    def new_page(mode: str) -> LitePage:
         page = _new_lite(browser, servers, mode)
         page.mode = mode
-        made.append(page)
         return page
 
-    yield make
-    for page in made:
-        page.context.close()
-        assert page.blocked == [], f"requests left 127.0.0.1: {page.blocked}"
+    with closing_pages(new_page) as make:
+        yield make

@@ -7,7 +7,9 @@ kernel worker's requests).
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Callable, Iterator
 from urllib.parse import quote, urlsplit
 
 from playwright.sync_api import BrowserContext, Page
@@ -156,3 +158,20 @@ def errors_of(run_state: dict) -> list[str]:
 
 def elapsed_since(t0: float) -> float:
     return round(time.monotonic() - t0, 3)
+
+
+@contextlib.contextmanager
+def closing_pages(new_page: Callable[..., LitePage]) -> Iterator[Callable[..., LitePage]]:
+    """A factory of pages made by `new_page`: every page it made is closed at
+    the end, and none may have sent a request that left 127.0.0.1."""
+    made: list[LitePage] = []
+
+    def make(*args) -> LitePage:
+        page = new_page(*args)
+        made.append(page)
+        return page
+
+    yield make
+    for page in made:
+        page.context.close()
+        assert page.blocked == [], f"requests left 127.0.0.1: {page.blocked}"

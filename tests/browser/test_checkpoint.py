@@ -106,6 +106,13 @@ def wait_checkpoint(page, path: str, after: float = 0, timeout_s: float = 60) ->
     raise AssertionError(f"no checkpoint of {path}: {page.console[-20:]}")
 
 
+def checkpointed_notebook(page, path: str) -> dict:
+    """A notebook of SETUP's cells, run, and its first checkpoint."""
+    make_notebook(page, path, SETUP)
+    run_all(page)
+    return wait_checkpoint(page, path)
+
+
 def reopen(page, path: str) -> None:
     page.page.reload()
     page.wait_kernel_idle()
@@ -122,9 +129,7 @@ def restore_from_dialog(page) -> str:
 @pytest.mark.parametrize("mode", ["isolated", "plain"])
 def test_reload_restores_variables_database_file_and_function(fresh_lite, mode):
     page = checkpoint_page(fresh_lite, mode=mode)
-    make_notebook(page, "recover.ipynb", SETUP)
-    run_all(page)
-    info = wait_checkpoint(page, "recover.ipynb")
+    info = checkpointed_notebook(page, "recover.ipynb")
     assert (info["variables"], info["databases"], info["files"]) == (3, 1, 1)
     reopen(page, "recover.ipynb")
     text = restore_from_dialog(page)
@@ -134,9 +139,7 @@ def test_reload_restores_variables_database_file_and_function(fresh_lite, mode):
 
 def test_restore_is_the_default_button_and_start_fresh_keeps_it(fresh_lite):
     page = checkpoint_page(fresh_lite)
-    make_notebook(page, "fresh.ipynb", SETUP)
-    run_all(page)
-    wait_checkpoint(page, "fresh.ipynb")
+    checkpointed_notebook(page, "fresh.ipynb")
     reopen(page, "fresh.ipynb")
     found = dialog(page, "Restore the session of")
     default = found.locator("button.jp-mod-accept")
@@ -153,9 +156,7 @@ def test_restore_is_the_default_button_and_start_fresh_keeps_it(fresh_lite):
 
 def test_dont_ask_again_for_this_notebook(fresh_lite):
     page = checkpoint_page(fresh_lite)
-    make_notebook(page, "never.ipynb", SETUP)
-    run_all(page)
-    wait_checkpoint(page, "never.ipynb")
+    checkpointed_notebook(page, "never.ipynb")
     reopen(page, "never.ipynb")
     answer(dialog(page, "Restore the session of"), "Don’t ask again for this notebook")
     reopen(page, "never.ipynb")
@@ -166,9 +167,7 @@ def test_dont_ask_again_for_this_notebook(fresh_lite):
 
 def test_auto_mode_restores_silently(fresh_lite):
     page = checkpoint_page(fresh_lite, {"restore": "auto"})
-    make_notebook(page, "auto.ipynb", SETUP)
-    run_all(page)
-    wait_checkpoint(page, "auto.ipynb")
+    checkpointed_notebook(page, "auto.ipynb")
     reopen(page, "auto.ipynb")
     page.page.locator(".jp-toast-message", has_text="restored").wait_for(timeout=60_000)
     assert page.page.locator(".jp-Dialog").count() == 0
@@ -177,9 +176,7 @@ def test_auto_mode_restores_silently(fresh_lite):
 
 def test_closed_tab_during_a_long_cell_brings_back_the_state_before_it(fresh_lite):
     page = checkpoint_page(fresh_lite)
-    make_notebook(page, "long.ipynb", SETUP)
-    run_all(page)
-    wait_checkpoint(page, "long.ipynb")
+    checkpointed_notebook(page, "long.ipynb")
     page.page.evaluate(
         """() => { const nb = window.jupyterapp.shell.currentWidget.content;
           nb.model.sharedModel.insertCell(2, {cell_type: 'code',
@@ -198,9 +195,7 @@ def test_closed_tab_during_a_long_cell_brings_back_the_state_before_it(fresh_lit
 
 def test_dead_kernel_offers_the_last_checkpoint(fresh_lite):
     page = checkpoint_page(fresh_lite)
-    make_notebook(page, "dies.ipynb", SETUP)
-    run_all(page)
-    wait_checkpoint(page, "dies.ipynb")
+    checkpointed_notebook(page, "dies.ipynb")
     # a wasm trap: memory access out of bounds kills Pyodide for good
     run_new_cell(page, "import ctypes\nctypes.string_at(0xFFFFFFF0, 64)")
     found = dialog(page, "The kernel died")
@@ -232,9 +227,7 @@ def test_two_notebooks_each_restore_their_own(fresh_lite):
 @pytest.mark.parametrize("what", ["data", "about"])
 def test_corrupted_checkpoint_a_clear_message_and_a_fresh_kernel(fresh_lite, what):
     page = checkpoint_page(fresh_lite)
-    make_notebook(page, "broken.ipynb", SETUP)
-    run_all(page)
-    wait_checkpoint(page, "broken.ipynb")
+    checkpointed_notebook(page, "broken.ipynb")
     page.page.evaluate(_SPOIL, ["broken.ipynb", what, "not a checkpoint"])
     reopen(page, "broken.ipynb")
     if what == "data":  # the record reads: the dialog comes, the restore fails
@@ -252,9 +245,7 @@ def test_corrupted_checkpoint_a_clear_message_and_a_fresh_kernel(fresh_lite, wha
 
 def test_full_storage_the_student_is_told_and_nothing_breaks(fresh_lite):
     page = checkpoint_page(fresh_lite)
-    make_notebook(page, "full.ipynb", SETUP)
-    run_all(page)
-    before = wait_checkpoint(page, "full.ipynb")
+    before = checkpointed_notebook(page, "full.ipynb")
     # the disk is full from now on: every write of checkpoint bytes is refused
     page.page.evaluate(
         """() => { const put = IDBObjectStore.prototype.put;
@@ -301,9 +292,7 @@ def test_checkpoints_off_nothing_is_written(fresh_lite):
 
 def test_delete_checkpoints_from_the_kernel_menu(fresh_lite):
     page = checkpoint_page(fresh_lite)
-    make_notebook(page, "delete.ipynb", SETUP)
-    run_all(page)
-    wait_checkpoint(page, "delete.ipynb")
+    checkpointed_notebook(page, "delete.ipynb")
     label = page.page.evaluate(
         "window.jupyterapp.commands.label('jupyterlite-stream:delete-checkpoints')"
     )

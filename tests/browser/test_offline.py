@@ -23,7 +23,7 @@ import pytest
 from jupyterlite_stream.builder.offline import MANIFEST, OFFLINE_PLUGIN_ID, write_manifest
 
 from .conftest import REPO
-from .driver import LitePage, errors_of, text_of
+from .driver import LitePage, closing_pages, errors_of, text_of
 from .notebook import make_notebook, run_all
 from .server import SiteServer
 from .test_tqdm import run_in_console
@@ -121,17 +121,12 @@ def serve(builds):
 @pytest.fixture
 def visitor(browser, server):
     """A new browser profile (context) on the offline site."""
-    made = []
 
-    def make() -> LitePage:
-        page = LitePage(browser.new_context(accept_downloads=True), server.base, route=False)
-        made.append(page)
-        return page
+    def new_page() -> LitePage:
+        return LitePage(browser.new_context(accept_downloads=True), server.base, route=False)
 
-    yield make
-    for page in made:
-        page.context.close()
-        assert page.blocked == [], f"requests left 127.0.0.1: {page.blocked}"
+    with closing_pages(new_page) as make:
+        yield make
 
 
 def wait_until(page: LitePage, script: str, arg=None, timeout_s: float = 120) -> None:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from .driver import LitePage
+from .driver import LitePage, closing_pages
 from .notebook import answer, dialog, run_all
 from .server import SiteServer
 
@@ -94,18 +94,18 @@ def course(tmp_path_factory):
 @pytest.fixture
 def student(browser, course):
     """A new browser profile on the course site, showing the file browser."""
-    made = []
 
-    def make() -> LitePage:
-        page = LitePage(browser.new_context(accept_downloads=True), course[1].base)
-        made.append(page)
-        open_lab(page)
-        return page
+    def new_page() -> LitePage:
+        return LitePage(browser.new_context(accept_downloads=True), course[1].base)
 
-    yield make
-    for page in made:
-        page.context.close()
-        assert page.blocked == [], f"requests left 127.0.0.1: {page.blocked}"
+    with closing_pages(new_page) as new:
+
+        def make() -> LitePage:
+            page = new()
+            open_lab(page)
+            return page
+
+        yield make
 
 
 def open_lab(page: LitePage, query: str = "") -> None:
