@@ -31,6 +31,7 @@ from .distribution import (
     DistributionError,
     assemble,
 )
+from .early import EarlyStartError, add_early_start, remove_early_start
 from .headers import write_header_configs
 from .isolation import install_isolation_worker, remove_isolation_worker
 from .offline import MANIFEST, write_manifest
@@ -122,6 +123,12 @@ class StreamAddon(BaseAddon):
             name="isolation",
             doc="cross-origin isolation: service worker and header configs for web hosts",
             actions=[(self._set_up_isolation, [config])],
+            uptodate=[False],
+        )
+        yield self.task(
+            name="early-start",
+            doc="start the first kernel's worker from the app pages, before JupyterLab loads",
+            actions=[(self._set_up_early_start, [config])],
             uptodate=[False],
         )
         yield self.task(
@@ -238,6 +245,19 @@ class StreamAddon(BaseAddon):
         else:
             remove_isolation_worker(output)
 
+    def _set_up_early_start(self, config_path: Path) -> TaskFailed | None:
+        output = self.manager.output_dir
+        if _kernel_settings(config_path).get("earlyStart", True) is False:
+            remove_early_start(output)
+            self.log.info("[lite] [jupyterlite-stream] early kernel start switched off")
+            return None
+        try:
+            apps = add_early_start(output)
+        except EarlyStartError as err:
+            return TaskFailed(f"[jupyterlite-stream] early kernel start: {err}")
+        self.log.info(f"[lite] [jupyterlite-stream] early kernel start in {', '.join(apps)}")
+        return None
+
     def _write_offline_manifest(self) -> None:
         manifest = write_manifest(self.manager.output_dir, self.output_pyodide / LOCK)
         size = sum(entry["size"] for entry in manifest["files"].values())
@@ -291,6 +311,12 @@ class StreamAddon(BaseAddon):
                     f"{made['fileBytes'] / 2**20:.1f} MiB, {how}"
                 )
         config_path.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+
+
+def _kernel_settings(config_path: Path) -> dict:
+    config = json.loads(config_path.read_text(encoding="utf-8"))
+    plugins = config.get(JUPYTER_CONFIG_DATA, {}).get(LITE_PLUGIN_SETTINGS, {})
+    return plugins.get(KERNEL_PLUGIN_ID, {})
 
 
 def isolation_by_service_worker(config_path: Path) -> bool:

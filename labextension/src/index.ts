@@ -5,7 +5,7 @@ import {
   EditorExtensionRegistry,
   IEditorExtensionRegistry,
 } from '@jupyterlab/codemirror';
-import { PageConfig, URLExt } from '@jupyterlab/coreutils';
+import { PageConfig } from '@jupyterlab/coreutils';
 import type { ILogPayload } from '@jupyterlab/logconsole';
 import { ILoggerRegistry } from '@jupyterlab/logconsole';
 import { IMainMenu } from '@jupyterlab/mainmenu';
@@ -20,6 +20,7 @@ import type { IKernel } from '@jupyterlite/services';
 import { IKernelClient, IKernelSpecs } from '@jupyterlite/services';
 import { Signal } from '@lumino/signaling';
 
+import { Boot } from './boot';
 import { StreamKernelClient } from './client';
 import { NotebookErrorMarks } from './errormarks';
 import { CommandIDs as StateCommandIDs, StateTransfer } from './state';
@@ -31,6 +32,7 @@ import {
 import { errorHighlightExtension } from './highlight';
 import { InterruptSignal } from './interrupt';
 import { IsolationGuard, within } from './isolation';
+import type { StreamKernel } from './kernel';
 import { OfflineCopy } from './offline';
 import { original, originalMarks } from './original';
 import type { IInterruptStatus, InterruptSupport } from './tokens';
@@ -86,11 +88,19 @@ function activateKernel(
   const serviceWorkerReady = serviceWorkerManager
     ? within(serviceWorkerManager.ready, SERVICE_WORKER_WAIT_MS)
     : Promise.resolve();
-  let prestarted = Private.kernelExpected()
-    ? serviceWorkerReady
-        .then(() => import('./kernel'))
-        .then(({ StreamKernel }) => StreamKernel.prestart(settings))
-    : null;
+  let prestarted: Promise<StreamKernel.IPrestarted> | null = null;
+  const early = Boot.closeEarlyStart();
+  if (early) {
+    // the HTML page started it already (early.ts), under the service worker
+    prestarted = import('./kernel').then(
+      ({ StreamKernel }) =>
+        StreamKernel.adoptEarly(early, settings) ?? StreamKernel.prestart(settings),
+    );
+  } else if (Boot.kernelExpected(Private.allPluginSettings())) {
+    prestarted = serviceWorkerReady
+      .then(() => import('./kernel'))
+      .then(({ StreamKernel }) => StreamKernel.prestart(settings));
+  }
   const status = new Private.InterruptStatus();
   const logger = Private.makeLogger(app, loggerRegistry);
   if (status.support === 'partial') {
@@ -431,75 +441,30 @@ namespace Private {
   }
 
   /**
-   * Whether this page starts a kernel as soon as it is loaded: the REPL,
-   * a notebook or console page, JupyterLab opening a notebook. Not on a page
-   * that reloads itself for isolation first (its worker would be lost).
-   */
-  export function kernelExpected(): boolean {
-    if (!window.crossOriginIsolated && isolationByServiceWorker()) {
-      return false;
-    }
-    const app = window.location.pathname.split('/').slice(-2)[0];
-    const path = new URLSearchParams(window.location.search).get('path') ?? '';
-    return (
-      ['repl', 'notebooks', 'consoles'].includes(app) ||
-      (app === 'lab' && path.endsWith('.ipynb'))
-    );
-  }
-
-  /**
    * Whether the site may isolate pages through its service worker (the
    * default; `"serviceWorker": false` in the isolation plugin's settings).
    */
   export function isolationByServiceWorker(): boolean {
-    return pluginSettings(PluginIDs.isolation).serviceWorker !== false;
+    return Boot.isolationByServiceWorker(allPluginSettings());
   }
 
   /**
    * A plugin's settings from `litePluginSettings` in jupyter-lite.json.
    */
   export function pluginSettings(id: string): Record<string, any> {
-    const all = JSON.parse(PageConfig.getOption('litePluginSettings') || '{}');
-    return all[id] ?? {};
+    return allPluginSettings()[id] ?? {};
   }
 
-  export function readSettings() {
-    const config = pluginSettings(PluginIDs.kernel);
-    const baseUrl = PageConfig.getBaseUrl();
-    const absolute = (url: string) => new URL(url, baseUrl).href;
-    const loadPyodideOptions = { ...(config.loadPyodideOptions ?? {}) };
-    for (const [key, value] of Object.entries(loadPyodideOptions)) {
-      if (key.endsWith('URL') && typeof value === 'string') {
-        loadPyodideOptions[key] = absolute(value);
-      }
-    }
-    return {
-      pyodideUrl: absolute(
-        config.pyodideUrl ?? URLExt.join('static', 'pyodide', 'pyodide.mjs'),
-      ),
-      pipliteUrls: ((config.pipliteUrls ?? []) as string[]).map(absolute),
-      disablePyPIFallback: config.disablePyPIFallback ?? true,
-      loadPyodideOptions,
-      kernelPackages: (config.kernelPackages ?? DEFAULT_KERNEL_PACKAGES) as string[],
-      snapshotUrl: config.snapshotUrl ? absolute(config.snapshotUrl) : null,
-      // checked by the kernel, which names a wrong value in the console
-      outputLimit: config.outputLimit,
-    };
+  export function allPluginSettings(): Record<string, any> {
+    return JSON.parse(PageConfig.getOption('litePluginSettings') || '{}');
   }
 
   /**
-   * What the kernel loads at start when the settings do not say.
+   * The kernel's settings (see `Boot.readSettings`).
    */
-  const DEFAULT_KERNEL_PACKAGES = [
-    'micropip',
-    'piplite',
-    'ipykernel',
-    'comm',
-    'pyodide-kernel',
-    'ipython',
-    'jedi',
-    'jupyterlite-stream',
-  ];
+  export function readSettings(): Boot.ISettings {
+    return Boot.readSettings(allPluginSettings(), PageConfig.getBaseUrl());
+  }
 
   /**
    * Log kernel messages to the log console of the notebook using the kernel.

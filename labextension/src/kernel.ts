@@ -10,6 +10,7 @@ import { PromiseDelegate } from '@lumino/coreutils';
 import type { ISignal } from '@lumino/signaling';
 import { Signal } from '@lumino/signaling';
 
+import { Boot } from './boot';
 import { InterruptSignal } from './interrupt';
 import type { InterruptSupport, IStreamKernel } from './tokens';
 import type {
@@ -36,19 +37,17 @@ export class StreamKernel extends BaseKernel implements IStreamKernel {
     const prestarted = options.prestarted ?? Private.startWorker();
     this._signal = prestarted.signal;
     this._worker = prestarted.worker;
-    this._worker.addEventListener('message', (ev) => {
-      if (ev.data?._kernelDied !== undefined) {
-        this._die(ev.data._kernelDied);
-      } else if (ev.data?._kernelMessage !== undefined) {
-        this._onWorkerMessage(ev.data._kernelMessage, ev.data.stops ?? 0);
-      } else if (ev.data?._logMessage !== undefined) {
-        this._logger({ payload: ev.data._logMessage, kernelId: this.id });
+    // what an early-started worker sent before this kernel listened, in order
+    const backlog = prestarted.takeBacklog?.() ?? [];
+    this._worker.addEventListener('message', (ev) => this._onWorkerEvent(ev));
+    this._worker.addEventListener('error', (ev) => this._onWorkerError(ev));
+    for (const event of backlog) {
+      if (event.type === 'error') {
+        this._onWorkerError(event as ErrorEvent);
+      } else {
+        this._onWorkerEvent(event as MessageEvent);
       }
-    });
-    this._worker.addEventListener('error', (ev) => {
-      this._ready.reject(new Error(`The kernel worker failed to start: ${ev.message}`));
-      this._die(ev.message);
-    });
+    }
     this._remote = prestarted.remote;
     this._remote
       .initialize(this._workerOptions(options))
@@ -422,6 +421,21 @@ export class StreamKernel extends BaseKernel implements IStreamKernel {
     super.dispose();
   }
 
+  private _onWorkerEvent(ev: MessageEvent): void {
+    if (ev.data?._kernelDied !== undefined) {
+      this._die(ev.data._kernelDied);
+    } else if (ev.data?._kernelMessage !== undefined) {
+      this._onWorkerMessage(ev.data._kernelMessage, ev.data.stops ?? 0);
+    } else if (ev.data?._logMessage !== undefined) {
+      this._logger({ payload: ev.data._logMessage, kernelId: this.id });
+    }
+  }
+
+  private _onWorkerError(ev: ErrorEvent): void {
+    this._ready.reject(new Error(`The kernel worker failed to start: ${ev.message}`));
+    this._die(ev.message);
+  }
+
   private _workerOptions(options: StreamKernel.IOptions): IStreamWorkerOptions {
     return {
       ...Private.bootOptions(options, this._signal),
@@ -534,21 +548,8 @@ export namespace StreamKernel {
   /**
    * The options of a StreamKernel.
    */
-  export interface IOptions extends IKernel.IOptions {
-    pyodideUrl: string;
-    pipliteUrls: string[];
-    disablePyPIFallback: boolean;
+  export interface IOptions extends IKernel.IOptions, Boot.ISettings {
     mountDrive: boolean;
-    loadPyodideOptions: Record<string, any> & {
-      lockFileURL: string;
-      packages: string[];
-    };
-    kernelPackages: string[];
-    snapshotUrl: string | null;
-    /**
-     * The bound on one cell's output (`outputLimit` in the kernel's settings).
-     */
-    outputLimit?: Record<string, number | null>;
     browsingContextId?: string;
     /**
      * A worker started before the kernel was asked for (see `prestart`).
@@ -560,15 +561,7 @@ export namespace StreamKernel {
   /**
    * The settings a worker needs to boot, before it belongs to a kernel.
    */
-  export type IBootSettings = Pick<
-    IOptions,
-    | 'pyodideUrl'
-    | 'pipliteUrls'
-    | 'disablePyPIFallback'
-    | 'loadPyodideOptions'
-    | 'kernelPackages'
-    | 'snapshotUrl'
-  >;
+  export type IBootSettings = Boot.ISettings;
 
   /**
    * A kernel's worker with its bridge and interrupt signal.
@@ -577,6 +570,41 @@ export namespace StreamKernel {
     worker: Worker;
     remote: Remote<IRemote>;
     signal: InterruptSignal | null;
+    /** The events the worker sent before a kernel listened (early start). */
+    takeBacklog?: () => Event[];
+  }
+
+  /**
+   * Take the worker the HTML page started (early.ts) if it boots with these
+   * settings; else end it (a per-app jupyter-lite.json, another build).
+   *
+   * @returns the worker for the first kernel, or null.
+   */
+  export function adoptEarly(
+    early: Boot.IEarlyWorker,
+    settings: IBootSettings,
+  ): IPrestarted | null {
+    const expected = Boot.bootKey(Private.bootOptions(settings, null));
+    if (
+      early.failed ||
+      early.url !== Private.workerUrl().href ||
+      early.key !== expected
+    ) {
+      early.worker.terminate();
+      console.info(
+        "[jupyterlite-stream] the page's early kernel worker did not fit this page: starting another",
+      );
+      return null;
+    }
+    console.info(
+      `[jupyterlite-stream] kernel worker started by the page after ${Math.round(early.startedAt)} ms`,
+    );
+    return {
+      worker: early.worker,
+      remote: wrap(early.worker) as Remote<IRemote>,
+      signal: early.interruptBuffer ? new InterruptSignal(early.interruptBuffer) : null,
+      takeBacklog: early.takeBacklog,
+    };
   }
 
   /**
@@ -637,9 +665,17 @@ namespace Private {
    * A new kernel worker with its bridge and interrupt signal.
    */
   export function startWorker(): StreamKernel.IPrestarted {
-    const worker = createModuleWorker(new URL('./stream.worker.js', import.meta.url));
+    const worker = createModuleWorker(workerUrl());
     const remote = wrap(worker) as Remote<StreamKernel.IRemote>;
     return { worker, remote, signal: InterruptSignal.create() };
+  }
+
+  /**
+   * The worker bundle's URL (the build writes the same one into the pages'
+   * early start).
+   */
+  export function workerUrl(): URL {
+    return new URL('./stream.worker.js', import.meta.url);
   }
 
   /**
@@ -649,22 +685,11 @@ namespace Private {
     settings: StreamKernel.IBootSettings,
     signal: InterruptSignal | null,
   ): IStreamWorkerOptions {
-    const { pyodideUrl } = settings;
-    return {
-      baseUrl: PageConfig.getBaseUrl(),
-      pyodideUrl,
-      indexUrl: pyodideUrl.slice(0, pyodideUrl.lastIndexOf('/') + 1),
-      pipliteWheelUrl: '',
-      pipliteUrls: settings.pipliteUrls,
-      disablePyPIFallback: settings.disablePyPIFallback,
-      loadPyodideOptions: settings.loadPyodideOptions,
-      kernelPackages: settings.kernelPackages,
-      snapshotUrl: settings.snapshotUrl,
-      interruptBuffer: signal?.buffer ?? null,
-      location: '',
-      mountDrive: false,
-      kernelId: '',
-    };
+    return Boot.workerOptions(
+      settings,
+      PageConfig.getBaseUrl(),
+      signal?.buffer ?? null,
+    );
   }
 
   /**

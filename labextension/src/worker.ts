@@ -13,6 +13,7 @@ import { KernelMessage } from '@jupyterlab/services';
 import type { IPyodideWorkerKernel } from '@jupyterlite/pyodide-kernel/lib/tokens';
 import { PyodideRemoteKernel } from '@jupyterlite/pyodide-kernel/lib/worker';
 
+import { Boot } from './boot';
 import { InterruptSignal } from './interrupt';
 import { StartupChoices } from './startupchoices';
 
@@ -781,4 +782,13 @@ for (const event of ['error', 'unhandledrejection']) {
   });
 }
 
-expose(new StreamRemoteKernel());
+const kernel = new StreamRemoteKernel();
+// the page's early start (early.ts) asks for the boot before comlink is
+// wired; a failure shows when the kernel initializes this worker
+self.addEventListener('message', (ev: MessageEvent) => {
+  const options = ev.data?.[Boot.PREPARE_MESSAGE];
+  if (options) {
+    kernel.prepare(options).catch(() => undefined);
+  }
+});
+expose(kernel);

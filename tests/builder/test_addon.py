@@ -10,7 +10,7 @@ import pytest
 from doit.exceptions import TaskFailed
 from jupyterlite_core.manager import LiteManager
 
-from jupyterlite_stream.builder import snapshot
+from jupyterlite_stream.builder import early, snapshot
 from jupyterlite_stream.builder.addon import (
     KERNEL_PLUGIN_ID,
     STOCK_KERNEL_PLUGIN_ID,
@@ -178,10 +178,11 @@ def test_tasks(addon, manager):
     # an upgraded runtime or stock kernel rebuilds the bundle
     assert runtime_files()[0] in build_task["file_dep"]
     assert addon._stock_wheels()[0] in build_task["file_dep"]
-    patch_task, isolation_task, offline_task, hash_task = addon.post_build(manager)
+    patch_task, isolation_task, early_task, offline_task, hash_task = addon.post_build(manager)
     assert patch_task["file_dep"] == build_task["targets"]
     assert "=" not in patch_task["name"]
     assert isolation_task["name"] == "isolation"
+    assert early_task["name"] == "early-start"
     assert hash_task["name"] == "contents-hash"
     # the manifest is written once every task of the build is done (after the hashes)
     assert offline_task["name"] == "offline"
@@ -240,6 +241,25 @@ def test_snapshot_switched_off_removes_an_old_one(addon, tmp_path, caplog):
     addon._snapshot(config)
     assert "snapshotUrl" not in read_plugins(config)[KERNEL_PLUGIN_ID]
     assert not (addon.output_pyodide / snapshot.SNAPSHOT).exists()
+
+
+def test_early_start_switched_off_leaves_the_pages_as_jupyterlite_wrote_them(addon, tmp_path):
+    page = addon.manager.output_dir / "repl" / "index.html"
+    page.parent.mkdir(parents=True)
+    page.write_text(f'<script id="{early.SCRIPT_ID}" data-worker="w.js">/* old */</script>')
+    config = write_config(
+        tmp_path / "jupyter-lite.json", {KERNEL_PLUGIN_ID: {"earlyStart": False}}
+    )
+    assert addon._set_up_early_start(config) is None
+    assert early.SCRIPT_ID not in page.read_text()
+
+
+def test_early_start_failure_is_a_task_failure(addon, tmp_path):
+    (addon.manager.output_dir / "repl").mkdir(parents=True)
+    (addon.manager.output_dir / "repl" / "index.html").write_text("<html></html>")
+    result = addon._set_up_early_start(write_config(tmp_path / "jupyter-lite.json"))
+    assert isinstance(result, TaskFailed)
+    assert "early kernel start" in str(result)
 
 
 def test_snapshot_without_node_warns_and_the_site_still_builds(

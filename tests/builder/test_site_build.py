@@ -21,6 +21,8 @@ from jupyterlite_stream.builder.distribution import (
     KERNEL_PACKAGES,
     canon,
 )
+from jupyterlite_stream.builder.early import APPS as EARLY_APPS
+from jupyterlite_stream.builder.early import SCRIPT_ID as EARLY_SCRIPT_ID
 from jupyterlite_stream.builder.snapshot import SNAPSHOT, STAMP, make_snapshot
 
 from .fakes import file_sha256
@@ -293,3 +295,15 @@ def test_incomplete_distribution_names_the_missing_file(tmp_path):
     assert not (
         tmp_path / "lite" / "_output" / "static" / "pyodide" / "pyodide-lock.json"
     ).exists()
+
+
+def test_early_start_in_the_pages_that_start_a_kernel(site):
+    """Each app page that starts a kernel carries the early start once, after
+    the config script, naming the worker bundle the lab extension loads."""
+    for app in EARLY_APPS:
+        html = (site / app / "index.html").read_text()
+        assert html.count(f'id="{EARLY_SCRIPT_ID}"') == 1, app
+        assert html.index('id="jupyter-config-data"') < html.index(EARLY_SCRIPT_ID)
+        (worker,) = re.findall(r'data-worker="\.\./([^"]+)"', html)
+        assert (site / worker).is_file()
+    assert EARLY_SCRIPT_ID not in (site / "tree" / "index.html").read_text()
