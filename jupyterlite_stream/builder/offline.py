@@ -6,11 +6,14 @@ build in Cache Storage, check it file by file, and notice a new build.
 
     {"version": 1, "build": "<id>", "cache": true, "cdn": "<url or null>",
      "cdnCacheMB": 300, "files": {"lab/index.html": {"size": 1234, "sha256": "..."},
-     "files/big.csv": {"size": ..., "sha256": ..., "lazy": true}, ...}}
+     "files/big.csv": {"size": ..., "sha256": ..., "lazy": true},
+     "static/pyodide/kernel-snapshot.bin.gz": {..., "unpack": "gzip"}, ...}}
 
 `lazy` files (content files above LAZY_CONTENT_BYTES) are kept only once a
-page opened them. The id is the hash of the file list, so it changes exactly
-when some file of the site changes.
+page opened them. `unpack` files are stored unpacked, once checked: the
+start-up snapshot is read on every visit, and unpacking its ~55 MB each time
+cost a warm start more than half a second here. The id is the hash of the
+file list, so it changes exactly when some file of the site changes.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import json
 from pathlib import Path, PurePosixPath
 
 from .distribution import sha256
+from .snapshot import SNAPSHOT
 
 MANIFEST = "stream-offline.json"
 MANIFEST_VERSION = 1
@@ -31,6 +35,8 @@ NOT_CACHED_SUFFIXES = (".map",)
 #: only after a page opened them once (a 200 MB data set would hold up every visit)
 LAZY_CONTENT_BYTES = 5 * 2**20
 CONTENT_FOLDER = "files"
+#: stored unpacked by the service worker (the kernel reads either form)
+UNPACKED = {f"static/pyodide/{SNAPSHOT}": "gzip"}
 #: how much of the CDN's compiled packages (numpy, pandas ...) a browser keeps
 CDN_CACHE_MB = 300
 OFFLINE_PLUGIN_ID = "jupyterlite-stream:offline"
@@ -55,6 +61,8 @@ def file_entry(output_dir: Path, relative: str) -> dict:
     entry = {"size": size, "sha256": sha256(path)}
     if relative.startswith(f"{CONTENT_FOLDER}/") and size > LAZY_CONTENT_BYTES:
         entry["lazy"] = True
+    if relative in UNPACKED:
+        entry["unpack"] = UNPACKED[relative]
     return entry
 
 

@@ -597,7 +597,7 @@ export namespace StreamKernel {
       return null;
     }
     console.info(
-      `[jupyterlite-stream] kernel worker started by the page after ${Math.round(early.startedAt)} ms`,
+      `[jupyterlite-stream] kernel worker started by the page at ${Math.round(early.startedAt)} ms`,
     );
     return {
       worker: early.worker,

@@ -14,7 +14,7 @@ import pytest
 from .driver import errors_of, text_of
 from .test_start import phases
 
-ADOPTED = re.compile(r"kernel worker started by the page after (\d+) ms")
+ADOPTED = re.compile(r"kernel worker started by the page at (\d+) ms")
 REPLACED = "early kernel worker did not fit this page"
 # Pyodide's phase, once per worker that booted
 BOOTED = ("pyodide restored from snapshot", "pyodide loaded")

@@ -42,6 +42,15 @@ ASK_WORKER = """async (type) => {
   });
 }"""
 OUR_CACHES = "async () => (await caches.keys()).filter(n => n.startsWith('jupyterlite-stream'))"
+# what the offline copy holds for a file of the build
+STORED = """async (url) => {
+  const names = (await caches.keys()).filter(n => n.includes('-build-'));
+  const hit = await (await caches.open(names[0])).match(url);
+  const bytes = new Uint8Array(await hit.arrayBuffer());
+  return {coep: hit.headers.get('cross-origin-embedder-policy'),
+          corp: hit.headers.get('cross-origin-resource-policy'),
+          start: [bytes[0], bytes[1]], size: bytes.length};
+}"""
 FETCH_TEXT = "async (url) => await (await fetch(url)).text()"
 
 
@@ -195,6 +204,13 @@ def test_works_offline_after_one_visit(builds, server, visitor, serve):
     with page.page.expect_download() as download:
         page.page.locator("jp-button[data-command='jupyterlite-stream:export-state']").click()
     assert download.value.suggested_filename.endswith(".zip")
+    # the copy is stored ready to serve as it is: the isolation headers in
+    # it, the start-up snapshot unpacked once (the kernel reads either form)
+    snapshot = "static/pyodide/kernel-snapshot.bin.gz"
+    stored = page.page.evaluate(STORED, server.base + snapshot)
+    assert stored["coep"] == "credentialless" and stored["corp"] == "same-origin"
+    packed = json.loads((builds["a"] / MANIFEST).read_text())["files"][snapshot]["size"]
+    assert stored["start"] != [0x1F, 0x8B] and stored["size"] > 2 * packed
     # nothing reached the server but the browser's own update check of the
     # worker script (which Playwright's offline mode lets through)
     reached = [p for p in server.served[served_before:] if not p.startswith("/service-worker")]
@@ -238,9 +254,9 @@ def test_a_new_build_takes_over_as_one_unit_after_accepting(builds, server, visi
         "(await fetch(e.name)).text()))).join('')"
     )
     # the old copy goes once no page uses it
-    old = f"jupyterlite-stream-v1-build-{build_id(builds['a'])}"
+    old = f"jupyterlite-stream-v2-build-{build_id(builds['a'])}"
     wait_until(page, "async (old) => !(await caches.keys()).includes(old)", old)
-    assert f"jupyterlite-stream-v1-build-{build_id(builds['b'])}" in page.page.evaluate(OUR_CACHES)
+    assert f"jupyterlite-stream-v2-build-{build_id(builds['b'])}" in page.page.evaluate(OUR_CACHES)
 
 
 def test_cache_switched_off_uses_no_cache_storage(builds, server, visitor, serve):

@@ -91,6 +91,12 @@ def test_large_content_files_wait_for_first_use(output):
     assert "lazy" not in files["files/welcome.ipynb"]
 
 
+def test_the_snapshot_is_marked_to_be_stored_unpacked(output):
+    files = write_manifest(output)["files"]
+    assert files["static/pyodide/kernel-snapshot.bin.gz"]["unpack"] == "gzip"
+    assert sum("unpack" in entry for entry in files.values()) == 1
+
+
 def test_the_setting_switches_the_cache_off(output):
     config = {"jupyter-config-data": {"litePluginSettings": {OFFLINE_PLUGIN_ID: {"cache": False}}}}
     put(output, "jupyter-lite.json", json.dumps(config))

@@ -21,8 +21,11 @@
 "use strict";
 
 const MANIFEST = "stream-offline.json";
-/** Every Cache of ours starts with this; another version's are dropped. */
-const PREFIX = "jupyterlite-stream-v1-";
+/**
+ * Every Cache of ours starts with this; another version's are dropped (v1
+ * stored responses without the isolation headers).
+ */
+const PREFIX = "jupyterlite-stream-v2-";
 const OLD_PREFIX = "jupyterlite-stream-";
 const BUILD_PREFIX = `${PREFIX}build-`;
 const STATE_CACHE = `${PREFIX}state`;
@@ -60,15 +63,43 @@ function withIsolationHeaders(response) {
   if (response.status === 0 || response.type === "opaque") {
     return response;
   }
-  const headers = new Headers(response.headers);
-  headers.set("Cross-Origin-Opener-Policy", "same-origin");
-  headers.set("Cross-Origin-Embedder-Policy", embedderPolicy());
-  headers.set("Cross-Origin-Resource-Policy", "same-origin");
   return new Response(response.body, {
     status: response.status,
     statusText: response.statusText,
-    headers,
+    headers: isolationHeaders(response.headers),
   });
+}
+
+function isolationHeaders(original) {
+  const headers = new Headers(original);
+  headers.set("Cross-Origin-Opener-Policy", "same-origin");
+  headers.set("Cross-Origin-Embedder-Policy", embedderPolicy());
+  headers.set("Cross-Origin-Resource-Policy", "same-origin");
+  return headers;
+}
+
+/** A file the manifest marks `unpack` (the start-up snapshot), unpacked. */
+async function unpacked(body, entry) {
+  const bytes = new Uint8Array(body);
+  if (entry.unpack !== "gzip" || bytes[0] !== 0x1f || bytes[1] !== 0x8b) {
+    return body;
+  }
+  const stream = new Blob([body])
+    .stream()
+    .pipeThrough(new DecompressionStream("gzip"));
+  return await new Response(stream).arrayBuffer();
+}
+
+/**
+ * A file of the build as the offline copy stores it: with the isolation
+ * headers already, so that it can be served as stored (see fromSite).
+ */
+function storable(body, headers) {
+  const stored = isolationHeaders(headers);
+  // the body may be unpacked or smaller than what the server sent
+  stored.delete("Content-Encoding");
+  stored.set("Content-Length", String(body.byteLength));
+  return new Response(body, { status: 200, headers: stored });
 }
 
 // --- the builds we hold ------------------------------------------------------
@@ -213,7 +244,7 @@ async function fetchChecked(path, entry) {
         body.byteLength === entry.size &&
         (await sha256(body)) === entry.sha256
       ) {
-        return new Response(body, { status: 200, headers: response.headers });
+        return storable(await unpacked(body, entry), response.headers);
       }
       why = response.ok
         ? "not the file the manifest lists"
@@ -388,7 +419,12 @@ async function fromSite(event) {
   const cache = await caches.open(BUILD_PREFIX + manifest.build);
   const hit = await cache.match(keyOf(path));
   if (hit) {
-    return withIsolationHeaders(hit);
+    // As stored, a response's body goes to the page without passing
+    // through this worker's thread: twice as fast for the 18 MB snapshot,
+    // and much more while the page loads its bundles through here at once.
+    // A page itself gets a new response: its URL must stay the one asked
+    // for (`lab/?path=...`, not the stored `lab/index.html`).
+    return request.mode === "navigate" ? withIsolationHeaders(hit) : hit;
   }
   // a large file the teacher added: kept offline once it was opened
   let response;
@@ -403,11 +439,12 @@ async function fromSite(event) {
   }
   if (response.ok && request.method === "GET") {
     const body = await response.arrayBuffer();
-    response = new Response(body, {
-      status: response.status,
-      headers: response.headers,
-    });
-    if ((await sha256(body)) === entry.sha256) {
+    const checked = (await sha256(body)) === entry.sha256;
+    response = storable(
+      checked ? await unpacked(body, entry) : body,
+      response.headers,
+    );
+    if (checked) {
       event.waitUntil(cache.put(keyOf(path), response.clone()));
     }
   }
