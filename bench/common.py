@@ -37,20 +37,31 @@ def _run_quietly(cmd: list[str], **kwargs) -> None:
 
 
 def build_our_site(
-    lite_dir: Path = OUR_LITE_DIR, reuse: bool = False, service_worker_isolation: bool = True
+    lite_dir: Path = OUR_LITE_DIR,
+    reuse: bool = False,
+    service_worker_isolation: bool = True,
+    early_start: bool = True,
 ) -> Path:
     """`jupyterlite-stream build` of content/ in a folder holding only the
     repository's jupyter-lite.json (as a teacher would run it); without
-    `service_worker_isolation`, with that switched off in jupyter-lite.json."""
-    lite_dir = lite_dir / ("default" if service_worker_isolation else "no-sw-isolation")
+    `service_worker_isolation` or `early_start`, with that switched off in
+    jupyter-lite.json."""
+    name = "default"
+    if not service_worker_isolation:
+        name = "no-sw-isolation"
+    elif not early_start:
+        name = "no-early-start"
+    lite_dir = lite_dir / name
     out = lite_dir / "_output"
     if reuse and (out / "index.html").exists():
         return out
     lite_dir.mkdir(parents=True, exist_ok=True)
     config = json.loads((REPO / "jupyter-lite.json").read_text())
+    plugins = config["jupyter-config-data"].setdefault("litePluginSettings", {})
     if not service_worker_isolation:
-        plugins = config["jupyter-config-data"].setdefault("litePluginSettings", {})
         plugins["jupyterlite-stream:isolation"] = {"serviceWorker": False}
+    if not early_start:
+        plugins["jupyterlite-stream:kernel"] = {"earlyStart": False}
     (lite_dir / "jupyter-lite.json").write_text(json.dumps(config, indent=2))
     _run_quietly(
         [sys.executable, "-m", "jupyterlite_stream.builder.cli", "build",

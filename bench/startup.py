@@ -11,7 +11,9 @@ hits them all alike:
 - ours-service-worker: our site served without them: its service worker
   isolates the page, at the cost of one reload on a first visit;
 - ours-plain: our site built with that switched off, served without headers
-  (not isolated: the fallback of browsers without service workers).
+  (not isolated: the fallback of browsers without service workers);
+- ours-late-start: as ours-isolated, built with `"earlyStart": false`: the
+  kernel's worker starts from JupyterLab's code, not from the HTML page.
 Modes (`--modes`, all three by default, each with every variant):
 - cold: a fresh browser context per run;
 - warm: one browser profile per mode (after a priming round that also waits
@@ -58,6 +60,7 @@ VARIANTS = {
     "ours-isolated": ("ours", True, True),
     "ours-service-worker": ("ours", False, True),
     "ours-plain": ("ours-no-sw-isolation", False, False),
+    "ours-late-start": ("ours-no-early-start", True, True),
 }
 OURS = [name for name in VARIANTS if name != "stock"]
 REPL = "repl/index.html?kernel=python&toolbar=1&code=print(1%2B1)"
@@ -282,6 +285,7 @@ def build_sites(args) -> dict[str, Path]:
     return {
         "ours": build_our_site(args.ours_dir, args.reuse),
         "ours-no-sw-isolation": build_our_site(args.ours_dir, args.reuse, False),
+        "ours-no-early-start": build_our_site(args.ours_dir, args.reuse, early_start=False),
         "stock": build_stock_site(args.stock_work, args.reuse),
     }
 

@@ -19,6 +19,12 @@ REPLACED = "early kernel worker did not fit this page"
 # Pyodide's phase, once per worker that booted
 BOOTED = ("pyodide restored from snapshot", "pyodide loaded")
 
+PHASES_CELL = (
+    "from jupyterlite_stream.runtime import start_phases\n"
+    "for step, ms in start_phases():\n"
+    "    print(f'{ms:6d} ms  {step}')"
+)
+
 # change what the page's early start leaves for the kernel, as another
 # build's page or a page with other settings would
 SPOIL_THE_KEY = """
@@ -50,6 +56,9 @@ def test_a_second_visit_adopts_the_worker_the_page_started(fresh_lite, mode):
     assert any(ADOPTED.search(line) for line in page.console), page.console
     assert text_of(page.execute("print(1 + 1)")) == "2\n"
     assert booted(page) == 1, page.console
+    # the demo's cell (works-offline.ipynb): the kernel's start, step by step
+    shown = text_of(page.execute(PHASES_CELL))
+    assert shown.splitlines()[-1].endswith(" ms  kernel ready"), shown
     # the drive and input() go through the service worker: the early
     # worker must be one it controls
     page.execute("open('early-start.txt', 'w').write('from the early worker')")

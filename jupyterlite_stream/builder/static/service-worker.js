@@ -59,14 +59,30 @@ function embedderPolicy() {
 }
 
 function withIsolationHeaders(response) {
-  // opaque and error responses cannot be changed (and need not be)
-  if (response.status === 0 || response.type === "opaque") {
+  // opaque and error responses cannot be changed (and need not be); a host
+  // that sends the headers itself needs no copy through this thread
+  if (
+    response.status === 0 ||
+    response.type === "opaque" ||
+    hasIsolationHeaders(response)
+  ) {
     return response;
   }
+  return asNewResponse(response, isolationHeaders(response.headers));
+}
+
+function hasIsolationHeaders(response) {
+  return (
+    response.headers.has("Cross-Origin-Opener-Policy") &&
+    response.headers.has("Cross-Origin-Embedder-Policy")
+  );
+}
+
+function asNewResponse(response, headers) {
   return new Response(response.body, {
     status: response.status,
     statusText: response.statusText,
-    headers: isolationHeaders(response.headers),
+    headers,
   });
 }
 
@@ -424,7 +440,7 @@ async function fromSite(event) {
     // and much more while the page loads its bundles through here at once.
     // A page itself gets a new response: its URL must stay the one asked
     // for (`lab/?path=...`, not the stored `lab/index.html`).
-    return request.mode === "navigate" ? withIsolationHeaders(hit) : hit;
+    return request.mode === "navigate" ? asNewResponse(hit, hit.headers) : hit;
   }
   // a large file the teacher added: kept offline once it was opened
   let response;
