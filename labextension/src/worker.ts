@@ -412,11 +412,17 @@ piplite.piplite._PIPLITE_URLS = ${JSON.stringify(options.pipliteUrls)}
       summary: '{}',
       fingerprint: null,
     };
-    // read between the steps of the export (see checkpoint.py)
+    // read between the steps of the export (see checkpoint.py), and taken:
+    // Pyodide's own poll must not raise it again while the export unwinds
     const signal = this._signal;
-    const interrupted = () => !!signal && Atomics.load(signal, 0) !== 0;
+    let cut = false;
+    const interrupted = () => {
+      if (!cut && signal && Atomics.exchange(signal, 0, 0) !== 0) {
+        cut = true;
+      }
+      return cut;
+    };
     if (interrupted()) {
-      this._clearSignal();
       return { ...cancelled, cancelledAt: Private.now() };
     }
     Private.setInterruptBuffer(this._pyodide, this._polled);
@@ -428,18 +434,19 @@ piplite.piplite._PIPLITE_URLS = ${JSON.stringify(options.pipliteUrls)}
         interrupted,
       );
     } catch (error: any) {
+      this._clearSignal();
+      // a second cut (two cells asked) may still raise out of Python
       if (error?.type === 'KeyboardInterrupt') {
-        this._clearSignal();
         return { ...cancelled, cancelledAt: Private.now() };
       }
-      this._clearSignal();
       throw error;
     } finally {
       Private.setInterruptBuffer(this._pyodide, null);
     }
-    if (interrupted()) {
-      // done, but copying it out would keep the cell waiting: the next
-      // checkpoint after the cell takes its place
+    if (interrupted() || result.get(0) === 'cancelled') {
+      // cut short (Python answers so rather than raising, see
+      // state/browser.py), or done but copying it out would keep the cell
+      // waiting: the next checkpoint after the cell takes its place
       result.destroy();
       this._clearSignal();
       return { ...cancelled, cancelledAt: Private.now() };

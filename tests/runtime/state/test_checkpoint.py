@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import signal
 import sqlite3
+import sys
 import threading
 
 import pytest
@@ -139,3 +140,17 @@ def test_a_large_value_replaced_by_one_of_the_same_size_changes_it(kind):
     assert fingerprint(ns, []) == before
     ns["data"] = make(66)
     assert fingerprint(ns, []) != before
+
+
+def test_a_cut_checkpoint_is_answered_not_raised(monkeypatch):
+    # raised into the worker, Pyodide would format its traceback first
+    from jupyterlite_stream.runtime.state import browser
+
+    calls = []
+
+    def interrupted():
+        calls.append(1)
+        return len(calls) > 2
+
+    monkeypatch.setattr(sys.modules["__main__"], "big", os.urandom(4 * 2**20), raising=False)
+    assert browser.checkpoint(KEY, None, None, interrupted) == ["cancelled", None, "{}", None]
