@@ -202,7 +202,11 @@ export class Checkpoints {
     }
     follow.kernel = kernel;
     follow.fingerprint = null;
-    kernel.executed.connect((_, status) => this._schedule(follow, kernel, status));
+    follow.ran = false;
+    kernel.executed.connect((_, status) => {
+      follow.ran = true;
+      this._schedule(follow, kernel, status);
+    });
     kernel.died.connect((_, reason) => void this._onDied(follow, reason));
     await kernel.ready;
     const restoring = follow.restoreOnStart;
@@ -212,6 +216,9 @@ export class Checkpoints {
     } else if (!follow.offered) {
       follow.offered = true;
       await this._offer(follow, kernel);
+    }
+    if (!follow.fingerprint) {
+      await this._baseline(follow, kernel);
     }
   }
 
@@ -231,8 +238,34 @@ export class Checkpoints {
       settings.restore === 'auto' ? 'restore' : await this._ask(info, true);
     if (choice === 'restore') {
       await this._restore(follow, kernel, info);
-    } else if (choice === 'never') {
+      return;
+    }
+    if (choice === 'never') {
       Private.setDontAsk(info.key);
+    }
+  }
+
+  /**
+   * The fresh kernel's fingerprint, unless a cell ran already: a cell that
+   * only reads writes no checkpoint, and the stored one (of a session the
+   * student chose not to restore) stays until a cell changes the new one.
+   */
+  private async _baseline(
+    follow: Private.Followed,
+    kernel: IStreamKernel,
+  ): Promise<void> {
+    try {
+      const fingerprint = await kernel.fingerprint();
+      if (
+        fingerprint &&
+        follow.kernel === kernel &&
+        !follow.fingerprint &&
+        !follow.ran
+      ) {
+        follow.fingerprint = fingerprint;
+      }
+    } catch {
+      // the next cell's checkpoint is written as it would have been
     }
   }
 
@@ -573,6 +606,8 @@ namespace Private {
     /** A checkpoint to restore into the next kernel (after a death). */
     restoreOnStart: ICheckpointInfo | null = null;
     told = new Set<string>();
+    /** Whether a cell ran in its kernel (since the kernel started). */
+    ran = false;
   }
 
   const DONT_ASK = 'jupyterlite-stream:checkpoint-dont-ask';
