@@ -16,6 +16,8 @@ import {
 import type { NotebookPanel } from '@jupyterlab/notebook';
 import type { TranslationBundle } from '@jupyterlab/translation';
 import type { IKernelClient } from '@jupyterlite/services';
+import type { ISignal } from '@lumino/signaling';
+import { Signal } from '@lumino/signaling';
 
 import type { ICheckpointInfo } from './checkpointstore';
 import { CheckpointStore } from './checkpointstore';
@@ -119,6 +121,26 @@ export class Checkpoints {
   }
 
   /**
+   * Emitted when what `statusOf` says may have changed.
+   */
+  get changed(): ISignal<this, void> {
+    return this._changed;
+  }
+
+  /**
+   * What is saved of a notebook's state: its checkpoint (when, how large),
+   * or that the state is over the cap; null when checkpoints are off or
+   * `panel` is not a followed notebook.
+   */
+  statusOf(panel: NotebookPanel | null): Checkpoints.IStatus | null {
+    const follow = panel && this._followed.get(panel);
+    if (!follow || !this._options.settings.enabled) {
+      return null;
+    }
+    return { saved: follow.saved, tooLarge: follow.tooLarge };
+  }
+
+  /**
    * Follow a notebook: offer its checkpoint when its first kernel is ready,
    * checkpoint after its cells, and offer the checkpoint when it dies.
    */
@@ -190,6 +212,7 @@ export class Checkpoints {
     await this._store.delete();
     for (const follow of this._followed.values()) {
       follow.fingerprint = null;
+      follow.saved = null;
     }
     await this._refreshUsed();
     Notification.success(trans.__('Checkpoints deleted.'), { autoClose: 3000 });
@@ -277,7 +300,9 @@ export class Checkpoints {
     follow: Private.Followed,
   ): Promise<ICheckpointInfo | null | undefined> {
     try {
-      return await this._store.info(follow.path);
+      const info = await this._store.info(follow.path);
+      this._setSaved(follow, info);
+      return info;
     } catch (error) {
       await this._broken(follow, error);
       return undefined;
@@ -361,6 +386,7 @@ export class Checkpoints {
       `[jupyterlite-stream] the checkpoint of ${follow.path} is broken: ${reason}`,
     );
     await this._store.delete(follow.path).catch(() => undefined);
+    this._setSaved(follow, null);
     await this._refreshUsed();
     await showErrorMessage(
       trans.__('The checkpoint cannot be restored'),
@@ -456,6 +482,8 @@ export class Checkpoints {
         await this._save(follow, result, summary, ms);
         break;
       case 'too-large':
+        follow.tooLarge = true;
+        this._changed.emit();
         console.info(
           `[jupyterlite-stream] checkpoint of ${follow.path} skipped: ${summary.size} bytes, over the cap`,
         );
@@ -491,9 +519,10 @@ export class Checkpoints {
   ): Promise<void> {
     const { trans } = this._options;
     const t0 = performance.now();
+    const created = Date.now();
     try {
       await this._store.save(follow.path, result.data!, {
-        created: Date.now(),
+        created,
         variables: summary.variables ?? 0,
         databases: summary.databases ?? 0,
         files: summary.files ?? 0,
@@ -515,6 +544,8 @@ export class Checkpoints {
       return;
     }
     follow.fingerprint = result.fingerprint;
+    follow.tooLarge = false;
+    follow.saved = { created, size: result.data!.byteLength };
     const stored = Math.round(performance.now() - t0);
     console.info(
       `[jupyterlite-stream] checkpoint of ${follow.path} written: ` +
@@ -550,6 +581,12 @@ export class Checkpoints {
     } catch {
       // storage unavailable (some private windows): nothing is stored either
     }
+    this._changed.emit();
+  }
+
+  private _setSaved(follow: Private.Followed, info: ICheckpointInfo | null): void {
+    follow.saved = info ? { created: info.created, size: info.size } : null;
+    this._changed.emit();
   }
 
   private _options: Checkpoints.IOptions;
@@ -557,6 +594,7 @@ export class Checkpoints {
   private _followed = new Map<NotebookPanel, Private.Followed>();
   private _used = 0;
   private _persistAsked = false;
+  private _changed = new Signal<this, void>(this);
 }
 
 /**
@@ -573,10 +611,27 @@ export namespace Checkpoints {
   }
 
   /**
+   * What is saved of one notebook (see `Checkpoints.statusOf`).
+   */
+  export interface IStatus {
+    /** Its checkpoint in storage: when it was taken, its bytes. */
+    saved: { created: number; size: number } | null;
+    /** Whether its latest state was over the cap (not checkpointed). */
+    tooLarge: boolean;
+  }
+
+  /**
    * The checkpoints' size for a menu label ("3.2 MB").
    */
   export function size(bytes: number): string {
     return Private.size(bytes);
+  }
+
+  /**
+   * When a checkpoint was taken, as the restore dialog says it ("10:42").
+   */
+  export function when(created: number): string {
+    return Private.when(created);
   }
 }
 
@@ -608,6 +663,10 @@ namespace Private {
     told = new Set<string>();
     /** Whether a cell ran in its kernel (since the kernel started). */
     ran = false;
+    /** Its checkpoint in storage, as last known. */
+    saved: { created: number; size: number } | null = null;
+    /** Whether its latest state was over the cap. */
+    tooLarge = false;
   }
 
   const DONT_ASK = 'jupyterlite-stream:checkpoint-dont-ask';

@@ -10,6 +10,7 @@ import type { ILogPayload } from '@jupyterlab/logconsole';
 import { ILoggerRegistry } from '@jupyterlab/logconsole';
 import { IMainMenu } from '@jupyterlab/mainmenu';
 import { INotebookTracker } from '@jupyterlab/notebook';
+import { IStatusBar } from '@jupyterlab/statusbar';
 import type { ServerConnection } from '@jupyterlab/services';
 import { IServerSettings } from '@jupyterlab/services';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
@@ -28,6 +29,7 @@ import {
   CommandIDs as CheckpointCommandIDs,
   readCheckpointSettings,
 } from './checkpoint';
+import { CheckpointStatus } from './checkpointstatus';
 import { errorHighlightExtension } from './highlight';
 import { InterruptSignal } from './interrupt';
 import { IsolationGuard, within } from './isolation';
@@ -50,6 +52,7 @@ namespace PluginIDs {
   export const state = 'jupyterlite-stream:state';
   export const offline = 'jupyterlite-stream:offline';
   export const checkpoint = 'jupyterlite-stream:checkpoint';
+  export const checkpointStatus = 'jupyterlite-stream:checkpoint-status';
 }
 
 /**
@@ -344,7 +347,7 @@ const checkpoint: JupyterFrontEndPlugin<void> = {
   description: "Saves each notebook's kernel state in browser storage and restores it.",
   autoStart: true,
   requires: [IKernelClient],
-  optional: [INotebookTracker, ITranslator, ICommandPalette, IMainMenu],
+  optional: [INotebookTracker, ITranslator, ICommandPalette, IMainMenu, IStatusBar],
   activate: (
     app: JupyterFrontEnd,
     kernelClient: IKernelClient,
@@ -352,6 +355,7 @@ const checkpoint: JupyterFrontEndPlugin<void> = {
     translator: ITranslator | null,
     palette: ICommandPalette | null,
     mainMenu: IMainMenu | null,
+    statusBar: IStatusBar | null,
   ): void => {
     if (!tracker) {
       return;
@@ -387,6 +391,22 @@ const checkpoint: JupyterFrontEndPlugin<void> = {
       palette,
       mainMenu,
     );
+    if (statusBar) {
+      const item = new CheckpointStatus({
+        checkpoints,
+        tracker,
+        trans,
+        onClick: () =>
+          void app.commands.execute(CheckpointCommandIDs.restoreCheckpoint),
+      });
+      statusBar.registerStatusItem(PluginIDs.checkpointStatus, {
+        item,
+        align: 'left',
+        rank: 5,
+        isActive: () => item.isActive,
+        activeStateChanged: item.model.stateChanged,
+      });
+    }
   },
 };
 
