@@ -13,8 +13,9 @@ state back, in the notebook app of an isolated page, as a student uses it.
    restored value), against the plain start of the same page (navigation
    to the kernel idle) with checkpoints off.
 3. The delay a cell sees when it cuts a checkpoint short (a ~60 MB state,
-   `--cuts` times): the worker's figure, from the request in the page to
-   the cell's start in the worker (both on the epoch clock).
+   `--cuts` times, at a random point of the export): the worker's figure,
+   from the request in the page to the cell's start in the worker (both on
+   the epoch clock).
 4. How many checkpoints a session of 30 small cells writes, with a
    student's pauses (0.3 to 4 s) between them and the default 1.5 s delay.
 
@@ -175,11 +176,14 @@ def cut_delays(browser, base: str, cuts: int) -> list[float]:
     )
     delays: list[float] = []
     tick = 0
+    # at a random point of the export (it takes ~0.5 s), not only its start
+    offsets = random.Random(16)
     while len(delays) < cuts and tick < cuts * 3:
         tick += 1
         start = len(page.console)
         page.execute(f"tick = {tick}")
         wait_console(page, re.compile("checkpoint of cut.ipynb started"), start)
+        page.page.wait_for_timeout(offsets.uniform(0, 400))
         page.execute("pass")
         page.page.wait_for_timeout(200)
         found = [CUT.search(line) for line in page.console[start:]]

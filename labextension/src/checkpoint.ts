@@ -16,6 +16,8 @@ import {
 import type { NotebookPanel } from '@jupyterlab/notebook';
 import type { TranslationBundle } from '@jupyterlab/translation';
 import type { IKernelClient } from '@jupyterlite/services';
+import type { ISignal } from '@lumino/signaling';
+import { Signal } from '@lumino/signaling';
 
 import type { ICheckpointInfo } from './checkpointstore';
 import { CheckpointStore } from './checkpointstore';
@@ -119,6 +121,26 @@ export class Checkpoints {
   }
 
   /**
+   * Emitted when what `statusOf` says may have changed.
+   */
+  get changed(): ISignal<this, void> {
+    return this._changed;
+  }
+
+  /**
+   * What is saved of a notebook's state: its checkpoint (when, how large),
+   * or that the state is over the cap; null when checkpoints are off or
+   * `panel` is not a followed notebook.
+   */
+  statusOf(panel: NotebookPanel | null): Checkpoints.IStatus | null {
+    const follow = panel && this._followed.get(panel);
+    if (!follow || !this._options.settings.enabled) {
+      return null;
+    }
+    return { saved: follow.saved, tooLarge: follow.tooLarge };
+  }
+
+  /**
    * Follow a notebook: offer its checkpoint when its first kernel is ready,
    * checkpoint after its cells, and offer the checkpoint when it dies.
    */
@@ -190,6 +212,7 @@ export class Checkpoints {
     await this._store.delete();
     for (const follow of this._followed.values()) {
       follow.fingerprint = null;
+      follow.saved = null;
     }
     await this._refreshUsed();
     Notification.success(trans.__('Checkpoints deleted.'), { autoClose: 3000 });
@@ -202,7 +225,11 @@ export class Checkpoints {
     }
     follow.kernel = kernel;
     follow.fingerprint = null;
-    kernel.executed.connect((_, status) => this._schedule(follow, kernel, status));
+    follow.ran = false;
+    kernel.executed.connect((_, status) => {
+      follow.ran = true;
+      this._schedule(follow, kernel, status);
+    });
     kernel.died.connect((_, reason) => void this._onDied(follow, reason));
     await kernel.ready;
     const restoring = follow.restoreOnStart;
@@ -212,6 +239,9 @@ export class Checkpoints {
     } else if (!follow.offered) {
       follow.offered = true;
       await this._offer(follow, kernel);
+    }
+    if (!follow.fingerprint) {
+      await this._baseline(follow, kernel);
     }
   }
 
@@ -231,8 +261,34 @@ export class Checkpoints {
       settings.restore === 'auto' ? 'restore' : await this._ask(info, true);
     if (choice === 'restore') {
       await this._restore(follow, kernel, info);
-    } else if (choice === 'never') {
+      return;
+    }
+    if (choice === 'never') {
       Private.setDontAsk(info.key);
+    }
+  }
+
+  /**
+   * The fresh kernel's fingerprint, unless a cell ran already: a cell that
+   * only reads writes no checkpoint, and the stored one (of a session the
+   * student chose not to restore) stays until a cell changes the new one.
+   */
+  private async _baseline(
+    follow: Private.Followed,
+    kernel: IStreamKernel,
+  ): Promise<void> {
+    try {
+      const fingerprint = await kernel.fingerprint();
+      if (
+        fingerprint &&
+        follow.kernel === kernel &&
+        !follow.fingerprint &&
+        !follow.ran
+      ) {
+        follow.fingerprint = fingerprint;
+      }
+    } catch {
+      // the next cell's checkpoint is written as it would have been
     }
   }
 
@@ -244,7 +300,9 @@ export class Checkpoints {
     follow: Private.Followed,
   ): Promise<ICheckpointInfo | null | undefined> {
     try {
-      return await this._store.info(follow.path);
+      const info = await this._store.info(follow.path);
+      this._setSaved(follow, info);
+      return info;
     } catch (error) {
       await this._broken(follow, error);
       return undefined;
@@ -328,6 +386,7 @@ export class Checkpoints {
       `[jupyterlite-stream] the checkpoint of ${follow.path} is broken: ${reason}`,
     );
     await this._store.delete(follow.path).catch(() => undefined);
+    this._setSaved(follow, null);
     await this._refreshUsed();
     await showErrorMessage(
       trans.__('The checkpoint cannot be restored'),
@@ -423,6 +482,8 @@ export class Checkpoints {
         await this._save(follow, result, summary, ms);
         break;
       case 'too-large':
+        follow.tooLarge = true;
+        this._changed.emit();
         console.info(
           `[jupyterlite-stream] checkpoint of ${follow.path} skipped: ${summary.size} bytes, over the cap`,
         );
@@ -458,9 +519,10 @@ export class Checkpoints {
   ): Promise<void> {
     const { trans } = this._options;
     const t0 = performance.now();
+    const created = Date.now();
     try {
       await this._store.save(follow.path, result.data!, {
-        created: Date.now(),
+        created,
         variables: summary.variables ?? 0,
         databases: summary.databases ?? 0,
         files: summary.files ?? 0,
@@ -482,6 +544,8 @@ export class Checkpoints {
       return;
     }
     follow.fingerprint = result.fingerprint;
+    follow.tooLarge = false;
+    follow.saved = { created, size: result.data!.byteLength };
     const stored = Math.round(performance.now() - t0);
     console.info(
       `[jupyterlite-stream] checkpoint of ${follow.path} written: ` +
@@ -517,6 +581,12 @@ export class Checkpoints {
     } catch {
       // storage unavailable (some private windows): nothing is stored either
     }
+    this._changed.emit();
+  }
+
+  private _setSaved(follow: Private.Followed, info: ICheckpointInfo | null): void {
+    follow.saved = info ? { created: info.created, size: info.size } : null;
+    this._changed.emit();
   }
 
   private _options: Checkpoints.IOptions;
@@ -524,6 +594,7 @@ export class Checkpoints {
   private _followed = new Map<NotebookPanel, Private.Followed>();
   private _used = 0;
   private _persistAsked = false;
+  private _changed = new Signal<this, void>(this);
 }
 
 /**
@@ -540,10 +611,27 @@ export namespace Checkpoints {
   }
 
   /**
+   * What is saved of one notebook (see `Checkpoints.statusOf`).
+   */
+  export interface IStatus {
+    /** Its checkpoint in storage: when it was taken, its bytes. */
+    saved: { created: number; size: number } | null;
+    /** Whether its latest state was over the cap (not checkpointed). */
+    tooLarge: boolean;
+  }
+
+  /**
    * The checkpoints' size for a menu label ("3.2 MB").
    */
   export function size(bytes: number): string {
     return Private.size(bytes);
+  }
+
+  /**
+   * When a checkpoint was taken, as the restore dialog says it ("10:42").
+   */
+  export function when(created: number): string {
+    return Private.when(created);
   }
 }
 
@@ -573,6 +661,12 @@ namespace Private {
     /** A checkpoint to restore into the next kernel (after a death). */
     restoreOnStart: ICheckpointInfo | null = null;
     told = new Set<string>();
+    /** Whether a cell ran in its kernel (since the kernel started). */
+    ran = false;
+    /** Its checkpoint in storage, as last known. */
+    saved: { created: number; size: number } | null = null;
+    /** Whether its latest state was over the cap. */
+    tooLarge = false;
   }
 
   const DONT_ASK = 'jupyterlite-stream:checkpoint-dont-ask';

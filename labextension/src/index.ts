@@ -10,6 +10,7 @@ import type { ILogPayload } from '@jupyterlab/logconsole';
 import { ILoggerRegistry } from '@jupyterlab/logconsole';
 import { IMainMenu } from '@jupyterlab/mainmenu';
 import { INotebookTracker } from '@jupyterlab/notebook';
+import { IStatusBar } from '@jupyterlab/statusbar';
 import type { ServerConnection } from '@jupyterlab/services';
 import { IServerSettings } from '@jupyterlab/services';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
@@ -29,6 +30,7 @@ import {
   CommandIDs as CheckpointCommandIDs,
   readCheckpointSettings,
 } from './checkpoint';
+import { CheckpointStatus } from './checkpointstatus';
 import { errorHighlightExtension } from './highlight';
 import { InterruptSignal } from './interrupt';
 import { IsolationGuard, within } from './isolation';
@@ -52,6 +54,7 @@ namespace PluginIDs {
   export const state = 'jupyterlite-stream:state';
   export const offline = 'jupyterlite-stream:offline';
   export const checkpoint = 'jupyterlite-stream:checkpoint';
+  export const checkpointStatus = 'jupyterlite-stream:checkpoint-status';
 }
 
 /**
@@ -354,7 +357,7 @@ const checkpoint: JupyterFrontEndPlugin<void> = {
   description: "Saves each notebook's kernel state in browser storage and restores it.",
   autoStart: true,
   requires: [IKernelClient],
-  optional: [INotebookTracker, ITranslator, ICommandPalette, IMainMenu],
+  optional: [INotebookTracker, ITranslator, ICommandPalette, IMainMenu, IStatusBar],
   activate: (
     app: JupyterFrontEnd,
     kernelClient: IKernelClient,
@@ -362,6 +365,7 @@ const checkpoint: JupyterFrontEndPlugin<void> = {
     translator: ITranslator | null,
     palette: ICommandPalette | null,
     mainMenu: IMainMenu | null,
+    statusBar: IStatusBar | null,
   ): void => {
     if (!tracker) {
       return;
@@ -397,6 +401,22 @@ const checkpoint: JupyterFrontEndPlugin<void> = {
       palette,
       mainMenu,
     );
+    if (statusBar) {
+      const item = new CheckpointStatus({
+        checkpoints,
+        tracker,
+        trans,
+        onClick: () =>
+          void app.commands.execute(CheckpointCommandIDs.restoreCheckpoint),
+      });
+      statusBar.registerStatusItem(PluginIDs.checkpointStatus, {
+        item,
+        align: 'left',
+        rank: 5,
+        isActive: () => item.isActive,
+        activeStateChanged: item.model.stateChanged,
+      });
+    }
   },
 };
 

@@ -175,6 +175,14 @@ export class StreamKernel extends BaseKernel implements IStreamKernel {
     }
   }
 
+  async fingerprint(): Promise<string | null> {
+    await this.ready;
+    if (this._executing || this._cellsWaiting || this._checkpointing || this._dead) {
+      return null;
+    }
+    return await this._remote.fingerprint();
+  }
+
   /**
    * The kernel's state as one zip file; refused while a cell runs.
    *
@@ -298,8 +306,10 @@ export class StreamKernel extends BaseKernel implements IStreamKernel {
     } finally {
       this._cellsWaiting--;
     }
-    // a Stop of an earlier cell that came too late must not reach this one
-    this._signal?.clear();
+    if (cutAt === null) {
+      // a Stop of an earlier cell that came too late must not reach this one
+      this._signal?.clear();
+    }
     this._stopRequested = false;
     this._executing = true;
     if (Private.requestedBefore(this.parent, this._stoppedAt)) {
@@ -343,9 +353,17 @@ export class StreamKernel extends BaseKernel implements IStreamKernel {
       return null;
     }
     const requested = performance.timeOrigin + performance.now();
-    // without shared memory the checkpoint cannot be reached: the cell waits
-    this._signal?.cutShort();
-    await running.catch(() => undefined);
+    if (!this._signal) {
+      // without shared memory the checkpoint cannot be reached: the cell waits
+      await running.catch(() => undefined);
+      return requested;
+    }
+    // A late Stop of an earlier cell is cleared before the cut, which the
+    // checkpoint takes. The cell is sent at once: the worker reads it as
+    // soon as the checkpoint gives its thread back, however busy this page
+    // is meanwhile (the console drawing its next prompt: 20-50 ms).
+    this._signal.clear();
+    this._signal.cutShort();
     return requested;
   }
 

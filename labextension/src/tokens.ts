@@ -60,6 +60,12 @@ export interface IStreamKernel extends IKernel {
   checkpoint(request: ICheckpointRequest): Promise<ICheckpointResult | null>;
 
   /**
+   * The fingerprint of the state as a checkpoint would take it, without
+   * exporting anything (null when busy).
+   */
+  fingerprint(): Promise<string | null>;
+
+  /**
    * Emitted after each cell with its reply status.
    */
   readonly executed: ISignal<IStreamKernel, string>;

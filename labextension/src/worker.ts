@@ -59,6 +59,7 @@ export interface IStreamWorkerKernel {
     signingKey: string | null,
   ): Promise<string>;
   checkpoint(options: ICheckpointRequest): Promise<ICheckpointResult>;
+  fingerprint(): string;
   lastCellStart(): number;
 }
 
@@ -309,6 +310,8 @@ piplite.piplite._PIPLITE_URLS = ${JSON.stringify(options.pipliteUrls)}
    */
   async execute(content: any, parent: any): Promise<any> {
     this._cellStart = Private.now();
+    this._cellsRunning++;
+    this._dropLateCut();
     // errors are located by cell: JupyterLab sends the cell id with the
     // request. A Stop already pending waits for the cell's code (the gate
     // is shut while this helper runs).
@@ -332,8 +335,24 @@ piplite.piplite._PIPLITE_URLS = ${JSON.stringify(options.pipliteUrls)}
       });
       return reply;
     } finally {
+      this._cellsRunning--;
       this._armed = 0;
       Private.setInterruptBuffer(this._pyodide, null);
+      this._clearSignal();
+    }
+  }
+
+  /**
+   * A cell that cuts a checkpoint short is sent without waiting for the
+   * checkpoint to end (see StreamKernel.executeRequest): a cut that came
+   * when the checkpoint was done, or before it began, is still raised and
+   * must not stop the cell. A Stop since the checkpoint began is counted,
+   * and kept.
+   */
+  private _dropLateCut(): void {
+    const stops = this._stopsAtCheckpoint;
+    this._stopsAtCheckpoint = null;
+    if (stops !== null && InterruptSignal.stopsIn(this._signal) === stops) {
       this._clearSignal();
     }
   }
@@ -404,7 +423,8 @@ piplite.piplite._PIPLITE_URLS = ${JSON.stringify(options.pipliteUrls)}
    */
   async checkpoint(request: ICheckpointRequest): Promise<ICheckpointResult> {
     // the first checkpoint of a kernel loads cloudpickle (~0.2 s): a cell
-    // asked meanwhile waits for that load, not for the export
+    // sent meanwhile starts during that load, and the checkpoint gives way
+    this._stopsAtCheckpoint = InterruptSignal.stopsIn(this._signal);
     const bridge = await this._stateBridge();
     let result: any;
     const cancelled: ICheckpointResult = {
@@ -413,11 +433,18 @@ piplite.piplite._PIPLITE_URLS = ${JSON.stringify(options.pipliteUrls)}
       summary: '{}',
       fingerprint: null,
     };
-    // read between the steps of the export (see checkpoint.py)
+    // read between the steps of the export (see checkpoint.py), and taken:
+    // Pyodide's own poll must not raise it again while the export unwinds
     const signal = this._signal;
-    const interrupted = () => !!signal && Atomics.load(signal, 0) !== 0;
-    if (interrupted()) {
-      this._clearSignal();
+    let cut = false;
+    const interrupted = () => {
+      if (!cut && signal && Atomics.exchange(signal, 0, 0) !== 0) {
+        cut = true;
+      }
+      return cut;
+    };
+    // a cell the page sent meanwhile started while the bridge loaded
+    if (this._cellsRunning > 0 || interrupted()) {
       return { ...cancelled, cancelledAt: Private.now() };
     }
     Private.setInterruptBuffer(this._pyodide, this._polled);
@@ -429,24 +456,30 @@ piplite.piplite._PIPLITE_URLS = ${JSON.stringify(options.pipliteUrls)}
         interrupted,
       );
     } catch (error: any) {
+      this._clearSignal();
+      // a second cut (two cells asked) may still raise out of Python
       if (error?.type === 'KeyboardInterrupt') {
-        this._clearSignal();
         return { ...cancelled, cancelledAt: Private.now() };
       }
-      this._clearSignal();
       throw error;
     } finally {
       Private.setInterruptBuffer(this._pyodide, null);
     }
-    if (interrupted()) {
-      // done, but copying it out would keep the cell waiting: the next
-      // checkpoint after the cell takes its place
+    if (interrupted() || result.get(0) === 'cancelled') {
+      // cut short (Python answers so rather than raising, see
+      // state/browser.py), or done but copying it out would keep the cell
+      // waiting: the next checkpoint after the cell takes its place
       result.destroy();
       this._clearSignal();
       return { ...cancelled, cancelledAt: Private.now() };
     }
     try {
-      const data: Uint8Array | null = result.get(1)?.toJs() ?? null;
+      const bytes = result.get(1);
+      const data = bytes ? Private.copyOut(bytes, interrupted) : null;
+      if (bytes && !data) {
+        this._clearSignal();
+        return { ...cancelled, cancelledAt: Private.now() };
+      }
       const answer: ICheckpointResult = {
         status: result.get(0),
         data,
@@ -457,6 +490,16 @@ piplite.piplite._PIPLITE_URLS = ${JSON.stringify(options.pipliteUrls)}
     } finally {
       result.destroy();
     }
+  }
+
+  /**
+   * What a checkpoint would compare (see checkpoint.py); a few ms, and
+   * without cloudpickle, which only the export needs.
+   */
+  fingerprint(): string {
+    return this._pyodide
+      .pyimport('jupyterlite_stream.runtime.state.checkpoint')
+      .fingerprint();
   }
 
   /**
@@ -564,6 +607,8 @@ piplite.piplite._PIPLITE_URLS = ${JSON.stringify(options.pipliteUrls)}
   private _runtime: any = null;
   private _phases: Private.PhaseLog | null = null;
   private _cellStart = 0;
+  private _cellsRunning = 0;
+  private _stopsAtCheckpoint: number | null = null;
 }
 
 /**
@@ -586,6 +631,38 @@ namespace Private {
     outputLimit: string;
     sleep(ms: number): boolean;
     phases(): string;
+  }
+
+  /**
+   * Bytes copied out of Python in one step: ~1 ms each.
+   */
+  export const COPY_SLICE = 4 * 1024 * 1024;
+
+  /**
+   * A Python `bytes` as a new Uint8Array, copied slice by slice so that a
+   * cell asking meanwhile stops the copy (one `toJs` of a 60 MB checkpoint
+   * was ~35 ms that cell waited for).
+   *
+   * @param value The PyProxy of the bytes; destroyed here.
+   * @param interrupted Whether a cell asked to run.
+   * @returns the copy, or null when it was cut short.
+   */
+  export function copyOut(value: any, interrupted: () => boolean): Uint8Array | null {
+    const buffer = value.getBuffer('u8');
+    try {
+      const source: Uint8Array = buffer.data;
+      const copy = new Uint8Array(source.length);
+      for (let at = 0; at < source.length; at += COPY_SLICE) {
+        if (interrupted()) {
+          return null;
+        }
+        copy.set(source.subarray(at, at + COPY_SLICE), at);
+      }
+      return copy;
+    } finally {
+      buffer.release();
+      value.destroy();
+    }
   }
 
   /**

@@ -338,7 +338,25 @@ def test_a_cell_cuts_a_60_mb_checkpoint_short_and_starts_at_once(fresh_lite):
     assert delays, page.console
     print(f"cell start after cutting a 60 MB checkpoint short (ms): {delays}")
     # The cell did not wait for the checkpoint (a whole 60 MB one takes
-    # 0.5 s and more): a loose bound on the median of three. Issue 16's goal
-    # of 50 ms is not met yet (single long steps of C code in the export);
-    # the exact figures are bench/checkpoint.py's.
+    # 0.5 s and more): a loose bound on the median of three, far from the
+    # usual few ms on a busy 2-core machine; the exact figures (issue 16's
+    # p95 <= 50 ms) are bench/checkpoint.py's.
     assert sorted(delays)[len(delays) // 2] < 250, delays
+
+
+def test_the_status_bar_says_what_is_saved_and_how_large(fresh_lite):
+    """JupyterLab's status bar (the lab app; the notebook app has none)."""
+    page = checkpoint_page(fresh_lite, {"maxCheckpointMB": 1})
+    make_notebook(page, "status.ipynb", SETUP)
+    page.page.goto(f"{page.base}lab/index.html?path=status.ipynb")
+    page.wait_kernel_idle()
+    item = page.page.locator(".jp-stream-CheckpointStatus")
+    assert not item.is_visible()  # nothing saved yet
+    run_all(page)
+    info = wait_checkpoint(page, "status.ipynb")
+    kb = max(1, round(info["size"] / 1024))
+    item.get_by_text(re.compile(rf"^Saved \S.* · {kb} KB$")).wait_for(timeout=10_000)
+    item.click()
+    answer(dialog(page, "Restore the session of"), "Start fresh")
+    run_new_cell(page, "import random\nbig = random.randbytes(3 * 2**20)")
+    item.get_by_text("Checkpoint too large: use Export").wait_for(timeout=30_000)

@@ -48,9 +48,16 @@ async def restore(data, trust: bool, signing_key: str | None) -> str:
 
 def checkpoint(signing_key: str | None, previous: str | None, max_bytes, interrupted=None):
     """An automatic checkpoint (see checkpoint.py): a list [status, data,
-    summary JSON, fingerprint] for the worker to read. `interrupted()`: whether
-    a cell asked to run (the page's signal)."""
+    summary JSON, fingerprint] for the worker to read, status "cancelled"
+    when a cell cut it short. `interrupted()`: whether a cell asked to run
+    (the page's signal)."""
     from .checkpoint import make_checkpoint
 
     limit = None if max_bytes is None else int(max_bytes)
-    return list(make_checkpoint(signing_key, previous, limit, interrupted=interrupted))
+    try:
+        return list(make_checkpoint(signing_key, previous, limit, interrupted=interrupted))
+    except KeyboardInterrupt:
+        # answered, not raised: Pyodide turns an exception that reaches the
+        # worker into a JS error with the formatted traceback, reading the
+        # stdlib's sources out of its zip for it (10-60 ms the cell waited)
+        return ["cancelled", None, "{}", None]

@@ -32,6 +32,7 @@ import sys
 import types
 import uuid
 
+from . import archive
 from .restricted import MissingModule, restricted_loads
 
 #: IPython's own names, never saved (besides every name starting with "_")
@@ -95,7 +96,7 @@ def encode(name: str, value, ns: dict) -> tuple[dict, bytes | None]:
             pass
     if is_data:
         try:
-            data = pickle.dumps(value, protocol=5)
+            data = dump_data(value)
             return {**record, "storage": "pickle-data", "preview": preview(value)}, data
         except RecursionError:
             pass
@@ -335,12 +336,40 @@ def dump_code(value, ns: dict) -> bytes:
                 return _namespace_variable, (obj.__name__,)
             return super().reducer_override(obj)
 
-    buffer = io.BytesIO()
+    output = PickleOutput()
     try:
-        NamespacePickler(buffer, protocol=5).dump(value)
+        NamespacePickler(output, protocol=5).dump(value)
     except Exception as exc:
         raise Unsaveable(f"cannot be saved: {type(exc).__name__}: {exc}") from None
-    return buffer.getvalue()
+    return output.getvalue()
+
+
+def dump_data(value) -> bytes:
+    """`pickle.dumps(value, protocol=5)`, written frame by frame (see
+    PickleOutput)."""
+    output = PickleOutput()
+    pickle.Pickler(output, protocol=5).dump(value)
+    return output.getvalue()
+
+
+class PickleOutput:
+    """What a pickler writes to: `write` runs at each of its frames (~64 KiB)
+    and checks for a cut (`archive.step_check`), so pickling a large value
+    (a list of a million numbers) is not one long step of C code that a cell
+    cutting a checkpoint short would wait for. The pieces are kept as they
+    come (a large bytes value arrives whole, not copied)."""
+
+    def __init__(self):
+        self._parts: list = []
+
+    def write(self, data) -> int:
+        if archive.step_check is not None:
+            archive.step_check()
+        self._parts.append(data)  # bytes, or a bytearray / PickleBuffer payload
+        return memoryview(data).nbytes
+
+    def getvalue(self) -> bytes:
+        return b"".join(self._parts)
 
 
 # ---------------------------------------------------------------- import

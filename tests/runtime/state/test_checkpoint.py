@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import signal
 import sqlite3
+import sys
 import threading
 
 import pytest
@@ -139,3 +140,82 @@ def test_a_large_value_replaced_by_one_of_the_same_size_changes_it(kind):
     assert fingerprint(ns, []) == before
     ns["data"] = make(66)
     assert fingerprint(ns, []) != before
+
+
+def test_a_cut_checkpoint_is_answered_not_raised(monkeypatch):
+    # raised into the worker, Pyodide would format its traceback first
+    from jupyterlite_stream.runtime.state import browser
+
+    calls = []
+
+    def interrupted():
+        calls.append(1)
+        return len(calls) > 2
+
+    monkeypatch.setattr(sys.modules["__main__"], "big", os.urandom(4 * 2**20), raising=False)
+    assert browser.checkpoint(KEY, None, None, interrupted) == ["cancelled", None, "{}", None]
+
+
+def _interrupted_after(k: int):
+    calls = []
+
+    def interrupted():
+        calls.append(1)
+        return len(calls) > k
+
+    return interrupted, calls
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        list(range(300_000)),
+        {f"k{i}": float(i) for i in range(100_000)},
+        [[i] for i in range(100_000)],
+    ],
+    ids=["list-of-ints", "dict", "nested-lists"],
+)
+def test_pickling_a_large_value_stops_within_one_frame(value):
+    """A large value is pickled frame by frame (~64 KiB), checking between
+    frames: not one long step of C code."""
+    from jupyterlite_stream.runtime.state import archive
+
+    interrupted, calls = _interrupted_after(5)
+    with pytest.raises(KeyboardInterrupt):
+        make_checkpoint(
+            KEY, None, None, namespace={"big": value}, file_roots=[], interrupted=interrupted
+        )
+    assert len(calls) == 6 and archive.step_check is None
+
+
+@pytest.mark.parametrize("value", [os.urandom(3 * 2**20), b"abc" * 2**20])
+def test_the_compression_probe_and_the_chunks_are_steps(value):
+    """The compression probe (three samples) and each chunk of an entry are
+    one step each, incompressible or not."""
+
+    steps = 1 + 3  # the fingerprint's one variable, the probe's samples
+    interrupted, calls = _interrupted_after(steps + 2)
+    with pytest.raises(KeyboardInterrupt):
+        make_checkpoint(
+            KEY, None, None, namespace={"big": value}, file_roots=[], interrupted=interrupted
+        )
+    assert len(calls) == steps + 3
+
+
+def test_a_completed_checkpoint_of_large_values_imports_equal():
+    numbers = list(range(300_000))
+    table = {f"k{i}": [float(i)] for i in range(50_000)}
+    raw = bytearray(os.urandom(2**20))
+    interrupted, calls = _interrupted_after(10**9)
+    status, data, _, _ = make_checkpoint(
+        KEY,
+        None,
+        None,
+        namespace={"numbers": numbers, "table": table, "raw": raw},
+        file_roots=[],
+        interrupted=interrupted,
+    )
+    assert status == "written" and len(calls) > 20
+    restored: dict = {}
+    import_state(data, namespace=restored, signing_key=KEY.encode(), file_roots=[])
+    assert restored == {"numbers": numbers, "table": table, "raw": raw}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from jupyterlite_stream.runtime.state import packages
 
 
@@ -17,4 +19,16 @@ def test_only_later_installs_count(monkeypatch):
     packages.remember_startup_packages()
     assert packages.user_installed() == []
     monkeypatch.setattr(packages, "installed", lambda: {"tqdm": "4", "snowball": "1.0"})
+    monkeypatch.setattr(packages, "_names_on_path", lambda: {"tqdm", "snowball"})
     assert packages.user_installed() == [{"name": "snowball", "version": "1.0"}]
+
+
+def test_a_new_install_is_seen_through_the_cached_listing(tmp_path, monkeypatch):
+    monkeypatch.setattr(packages.sys, "path", [str(tmp_path)])
+    assert packages._names_on_path() == set()
+    listed = tmp_path.stat().st_mtime_ns
+    (tmp_path / "snowball-1.0.dist-info").mkdir()
+    # the file system's clock ticks (an install and a checkpoint's listing
+    # never fall in the same tick: the checkpoint waits for the idle kernel)
+    os.utime(tmp_path, ns=(listed + 10**7, listed + 10**7))
+    assert packages._names_on_path() == {"snowball"}

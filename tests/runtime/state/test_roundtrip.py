@@ -394,4 +394,5 @@ def test_packages_the_kernel_loads_itself_are_not_recorded(monkeypatch):
     monkeypatch.setattr(
         packages, "installed", lambda: {"ipython": "9", "cloudpickle": "3.1.2", "tqdm": "4"}
     )
+    monkeypatch.setattr(packages, "_names_on_path", lambda: {"ipython", "cloudpickle", "tqdm"})
     assert packages.user_installed() == [{"name": "tqdm", "version": "4"}]
