@@ -133,8 +133,12 @@ def first_output(
     except PlaywrightError as err:  # a time-out, or offline without a copy
         console.append(f"failed: {err}".splitlines()[0])
         ms = wall_ms = None
-        page.goto("about:blank")
         context.set_offline(False)
+        try:
+            page.goto("about:blank")
+        except PlaywrightError:  # still on its way to the browser's error page
+            page.wait_for_timeout(500)
+            page.goto("about:blank")
     # after a reload, the phases of the final document's kernel come last and win
     phases = {m[1]: int(m[2]) for m in map(PHASE_LINE.search, console) if m}
     reloaded_at = page.evaluate("window.__bench && window.__bench.loadedAtMs")
