@@ -163,7 +163,7 @@ export class StreamKernel extends BaseKernel implements IStreamKernel {
    */
   async checkpoint(request: ICheckpointRequest): Promise<ICheckpointResult | null> {
     await this.ready;
-    if (this._executing || this._cellsWaiting || this._checkpointing || this._dead) {
+    if (this._busyForIdleWork) {
       return null;
     }
     const running = this._remote.checkpoint(request);
@@ -175,12 +175,29 @@ export class StreamKernel extends BaseKernel implements IStreamKernel {
     }
   }
 
+  /**
+   * What the checkpoint would compare (see `IStreamKernel.fingerprint`);
+   * null when the kernel is busy.
+   */
   async fingerprint(): Promise<string | null> {
     await this.ready;
-    if (this._executing || this._cellsWaiting || this._checkpointing || this._dead) {
+    if (this._busyForIdleWork) {
       return null;
     }
     return await this._remote.fingerprint();
+  }
+
+  /**
+   * Whether idle-time work (a checkpoint, its fingerprint) must wait: a cell
+   * runs or is waiting, a checkpoint runs, or the kernel died.
+   */
+  private get _busyForIdleWork(): boolean {
+    return !!(
+      this._executing ||
+      this._cellsWaiting ||
+      this._checkpointing ||
+      this._dead
+    );
   }
 
   /**
